@@ -1,0 +1,1 @@
+"""headwater: compacted event-source history and governance hub on Apache Kafka."""

@@ -1,0 +1,21 @@
+from pathlib import Path
+
+from pydantic_settings import SettingsConfigDict
+
+from headwater.registry.config import RegistrySettings
+
+
+class LocalSettings(RegistrySettings):
+    """Settings of the local stack (`headwater local ...`); adds to the registry settings."""
+
+    model_config = SettingsConfigDict(env_prefix="HEADWATER_", env_nested_delimiter="__", extra="ignore")
+
+    cache_dir: Path = Path.home() / ".cache" / "headwater"
+    kafka_version: str = "4.4.0"
+    kafka_port: int = 9094
+    controller_port: int = 9095
+    broker_heap_mb: int = 512
+    broker_identity: str = "headwater-broker"
+    admin_identity: str = "headwater-admin"
+    platform_domain: str = "platform"
+    startup_timeout_s: float = 90.0

@@ -1,0 +1,1 @@
+"""Governance rules as code (issue 4). Pure: no I/O."""

@@ -1,0 +1,1 @@
+"""Embedded stream-processing engine (later issue)."""

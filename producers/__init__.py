@@ -1,0 +1,1 @@
+"""Producer SDK and full-history publishing (issue 6)."""

@@ -1,0 +1,31 @@
+"""How a client reaches the broker: bootstrap address plus the identity's certificate files (mTLS)."""
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+# librdkafka logs every refused connection to stderr; route its log into Python logging instead.
+_librdkafka_logger = logging.getLogger("headwater.librdkafka")
+
+
+@dataclass(frozen=True)
+class MtlsConnection:
+    bootstrap_servers: str
+    ca_file: Path
+    certificate_file: Path
+    key_file: Path
+
+    def client_config(self, **overrides: object) -> dict[str, object]:
+        """Configuration for any confluent-kafka client (Producer, Consumer, AdminClient)."""
+        config: dict[str, object] = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": "SSL",
+            "ssl.ca.location": str(self.ca_file),
+            "ssl.certificate.location": str(self.certificate_file),
+            "ssl.key.location": str(self.key_file),
+            # The broker binds 127.0.0.1 only; without this `localhost` may be tried as ::1 first.
+            "broker.address.family": "v4",
+            "logger": _librdkafka_logger,
+        }
+        config.update(overrides)
+        return config

@@ -1,0 +1,39 @@
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from headwater.registry.ca.ledger import LifetimePolicy
+from headwater.registry.database import sqlite_url
+
+
+class RegistrySettings(BaseSettings):
+    """Registry settings; every field reads `HEADWATER_<FIELD>` from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="HEADWATER_", env_nested_delimiter="__", extra="ignore")
+
+    state_dir: Path = Path(".headwater")
+    database_url: str | None = None
+    """Defaults to a SQLite file in the state folder."""
+    trust_domain: str = "headwater.local"
+    client_certificate_lifetime_h: float = 24.0
+    server_certificate_lifetime_h: float = 24.0 * 7
+
+    @property
+    def ca_dir(self) -> Path:
+        return self.state_dir / "ca"
+
+    @property
+    def ca_file(self) -> Path:
+        return (self.ca_dir / "ca.crt").resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or sqlite_url(self.state_dir / "hub.db")
+
+    @property
+    def lifetimes(self) -> LifetimePolicy:
+        return LifetimePolicy(
+            client=timedelta(hours=self.client_certificate_lifetime_h),
+            server=timedelta(hours=self.server_certificate_lifetime_h),
+        )
