@@ -5,7 +5,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # librdkafka logs every refused connection to stderr; route its log into Python logging instead.
+# Without a handler, Python's last-resort handler would print its warnings (such as a transient
+# "coordinator load in progress") to stderr; applications that configure logging still see them.
 _librdkafka_logger = logging.getLogger("headwater.librdkafka")
+_librdkafka_logger.addHandler(logging.NullHandler())
 
 
 @dataclass(frozen=True)

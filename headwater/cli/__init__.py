@@ -1,0 +1,45 @@
+"""The `headwater` command line."""
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from headwater.cli import ca, demo, local
+from headwater.config import LocalSettings
+from headwater.local.errors import LocalStackError
+from headwater.registry.errors import RegistryError
+
+app = typer.Typer(
+    help="headwater: compacted event-source history and governance hub on Apache Kafka.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(local.app, name="local")
+app.add_typer(ca.app, name="ca")
+app.command(name="demo")(demo.run)
+
+_errors = Console(stderr=True)
+
+
+@app.callback()
+def configure(
+    context: typer.Context,
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(help="State folder (default .headwater, or HEADWATER_STATE_DIR).", show_default=False),
+    ] = None,
+) -> None:
+    overrides = {"state_dir": state_dir} if state_dir else {}
+    context.obj = LocalSettings(**overrides)
+
+
+def main() -> None:
+    """Entry point: known problems are one line on stderr and exit code 1, never a stack trace."""
+    try:
+        app()
+    except (LocalStackError, RegistryError) as exc:
+        _errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)

@@ -1,0 +1,83 @@
+"""Broker ACLs for identities: what a producer and a consumer of a stream may do.
+
+The broker authorises by principal `User:<identity>` (the certificate CN), with
+`allow.everyone.if.no.acl.found=false`: an identity can do nothing it was not granted.
+"""
+
+from collections.abc import Iterable
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import (
+    AclBinding,
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    ResourcePatternType,
+    ResourceType,
+)
+
+from headwater.registry.errors import RegistryError
+
+ADMIN_TIMEOUT_S = 30.0
+
+
+class AclChangeError(RegistryError):
+    status_code = 502
+    error_code = 50210
+
+
+def principal(identity: str) -> str:
+    return f"User:{identity}"
+
+
+def consumer_group_prefix(identity: str) -> str:
+    """Consumers may use any group named `<identity>.<anything>`; groups of others stay closed."""
+    return f"{identity}."
+
+
+def _allow(resource: ResourceType, name: str, pattern: ResourcePatternType, identity: str,
+           operation: AclOperation) -> AclBinding:
+    return AclBinding(resource, name, pattern, principal(identity), "*", operation, AclPermissionType.ALLOW)
+
+
+def producer_bindings(identity: str, topic: str) -> list[AclBinding]:
+    """WRITE is enough for the idempotent producer too (InitProducerId accepts WRITE on any topic)."""
+    return [
+        _allow(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, identity, operation)
+        for operation in (AclOperation.WRITE, AclOperation.DESCRIBE)
+    ]
+
+
+def consumer_bindings(identity: str, topic: str) -> list[AclBinding]:
+    return [
+        _allow(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, identity, AclOperation.READ),
+        _allow(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, identity, AclOperation.DESCRIBE),
+        _allow(ResourceType.GROUP, consumer_group_prefix(identity), ResourcePatternType.PREFIXED, identity,
+               AclOperation.READ),
+    ]
+
+
+def create_acls(admin: AdminClient, bindings: Iterable[AclBinding]) -> None:
+    """Create the bindings; creating an existing binding again is a no-op on the broker."""
+    unique = list(dict.fromkeys(bindings))  # producer and consumer grants share DESCRIBE
+    for binding, future in admin.create_acls(unique, request_timeout=ADMIN_TIMEOUT_S).items():
+        try:
+            future.result()
+        except KafkaException as exc:
+            raise AclChangeError(f"The broker refused ACL {binding}: {exc.args[0].str()}") from exc
+
+
+def delete_identity_acls(admin: AdminClient, identity: str) -> int:
+    """Remove every ACL of the identity, so the broker refuses it on its next request."""
+    every_binding = AclBindingFilter(
+        ResourceType.ANY, None, ResourcePatternType.ANY, principal(identity), None,
+        AclOperation.ANY, AclPermissionType.ANY,
+    )
+    deleted = 0
+    for future in admin.delete_acls([every_binding], request_timeout=ADMIN_TIMEOUT_S).values():
+        try:
+            deleted += len(future.result())
+        except KafkaException as exc:
+            raise AclChangeError(f"The broker refused to delete the ACLs of {identity}: {exc.args[0].str()}") from exc
+    return deleted

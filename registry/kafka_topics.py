@@ -1,0 +1,30 @@
+"""Stream topics: compacted, kept forever, so they hold the latest state of every key."""
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from headwater.registry.errors import RegistryError
+
+STREAM_TOPIC_CONFIG = {"cleanup.policy": "compact", "retention.ms": "-1"}
+
+
+class TopicChangeError(RegistryError):
+    status_code = 502
+    error_code = 50211
+
+
+def create_stream_topic(
+    admin: AdminClient, name: str, partitions: int, config: dict[str, str] | None = None
+) -> bool:
+    """Create the compacted topic; False when it exists already."""
+    topic = NewTopic(name, num_partitions=partitions, replication_factor=1,
+                     config={**STREAM_TOPIC_CONFIG, **(config or {})})
+    for future in admin.create_topics([topic], request_timeout=30).values():
+        try:
+            future.result()
+        except KafkaException as exc:
+            error: KafkaError = exc.args[0]
+            if error.code() == KafkaError.TOPIC_ALREADY_EXISTS:
+                return False
+            raise TopicChangeError(f"The broker refused to create topic {name}: {error.str()}") from exc
+    return True
