@@ -5,8 +5,6 @@ import ssl
 from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaError, Producer
-from cryptography import x509
-
 from headwater.producers.connection import MtlsConnection
 
 
@@ -60,17 +58,6 @@ def read_values(connection: MtlsConnection, topic: str, group: str, count: int, 
     finally:
         consumer.close()
     return values
-
-
-def broker_certificate(port: int, connection: MtlsConnection) -> x509.Certificate:
-    """The certificate the broker presents to a brand-new TLS connection."""
-    context = ssl.create_default_context(cafile=str(connection.ca_file))
-    context.load_cert_chain(str(connection.certificate_file), str(connection.key_file))
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
-        with context.wrap_socket(raw, server_hostname="localhost") as tls:
-            der = tls.getpeercert(binary_form=True)
-    assert der is not None
-    return x509.load_der_x509_certificate(der)
 
 
 def tls_refusal(port: int, connection: MtlsConnection | None, ca_file: str) -> str:

@@ -34,6 +34,7 @@ from headwater.config import LocalSettings
 from headwater.ledger import open_ledger
 from headwater.local import processes
 from headwater.local.broker_config import (
+    NETWORK_THREADS,
     NODE_ID,
     BrokerLayout,
     render_log4j2_properties,
@@ -44,6 +45,7 @@ from headwater.local.broker_tls import (
     ensure_identity_files,
     ensure_internal_controller_keystore,
     needs_renewal,
+    served_certificate,
     write_keystore,
 )
 from headwater.local.errors import LocalStackError
@@ -198,8 +200,27 @@ class LocalBroker:
                 future.result(timeout=30)
             except KafkaException as exc:
                 raise LocalStackError(f"The broker refused its new certificate: {exc.args[0].str()}") from exc
-        self._write_configuration(self._require_state())
+        state = self._require_state()
+        self._write_configuration(state)
+        self._wait_until_served(state, issued)
         return issued
+
+    def _wait_until_served(self, state: BrokerState, issued: IssuedCertificate, timeout_s: float = 30.0) -> None:
+        """The broker applies the new keystore asynchronously after acknowledging the change, one
+        network processor at a time, and spreads new connections over its processors round-robin:
+        only consecutive fresh handshakes that all present the new certificate prove it took effect."""
+        required = 2 * NETWORK_THREADS + 1
+        consecutive = 0
+        deadline = time.monotonic() + timeout_s
+        while consecutive < required:
+            served = served_certificate(state.kafka_port, self.admin_connection()).serial_number
+            consecutive = consecutive + 1 if served == issued.serial else 0
+            if time.monotonic() > deadline:
+                raise LocalStackError(
+                    f"The broker accepted certificate {issued.serial_hex} but still serves the old one "
+                    f"after {timeout_s:.0f} s; see {self.log_dir / 'server.log'}."
+                )
+            time.sleep(0.2)
 
     # -- steps ---------------------------------------------------------------------------------
     @contextmanager

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 NODE_ID = 1
+NETWORK_THREADS = 2
+"""Network processors of the client listener; new connections are spread over them round-robin."""
 # Maps `CN=orders-svc,OU=payments,O=headwater` to `User:orders-svc` (names never contain commas).
 PRINCIPAL_MAPPING_RULES = "RULE:^(?:.*,)?CN=([^,]+)(?:,.*)?$/$1/,DEFAULT"
 
@@ -69,7 +71,7 @@ def render_server_properties(layout: BrokerLayout) -> str:
         "share.coordinator.state.topic.min.isr": 1,
         "group.initial.rebalance.delay.ms": 0,
         # A 2-core machine: few threads, a small cleaner buffer.
-        "num.network.threads": 2,
+        "num.network.threads": NETWORK_THREADS,
         "num.io.threads": 4,
         "num.recovery.threads.per.data.dir": 1,
         "log.cleaner.threads": 1,

@@ -2,11 +2,15 @@
 admin identity, and a separate internal CA for the loopback controller listener (long-lived, never
 trusted by clients)."""
 
+import socket
+import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
+
+from headwater.producers.connection import MtlsConnection
 
 from headwater.registry.ca import (
     CertificateAuthority,
@@ -79,3 +83,15 @@ def ensure_internal_controller_keystore(folder: Path, broker_identity: str) -> t
         )
         write_keystore(keystore, issued.certificate_pem, issued.private_key_pem)
     return keystore, authority.certificate_path
+
+
+def served_certificate(port: int, connection: MtlsConnection) -> x509.Certificate:
+    """The certificate the broker presents to a brand-new TLS connection on 127.0.0.1:`port`."""
+    context = ssl.create_default_context(cafile=str(connection.ca_file))
+    context.load_cert_chain(str(connection.certificate_file), str(connection.key_file))
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="localhost") as tls:
+            der = tls.getpeercert(binary_form=True)
+    if der is None:
+        raise ssl.SSLError("the broker presented no certificate")
+    return x509.load_der_x509_certificate(der)
