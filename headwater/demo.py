@@ -1,16 +1,18 @@
 """The end-to-end demo on embedded defaults: a local broker, an identity, a stream topic it owns,
 records produced and read back over mTLS, and a write the broker refuses."""
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from confluent_kafka import Consumer, KafkaError, Producer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from headwater.config import LocalSettings
 from headwater.ledger import open_ledger
 from headwater.local.broker import LocalBroker
+from headwater.local.errors import LocalStackError
 from headwater.producers.connection import MtlsConnection
 from headwater.registry.kafka_acls import consumer_bindings, consumer_group_prefix, create_acls, producer_bindings
 from headwater.registry.kafka_topics import create_stream_topic
@@ -48,13 +50,16 @@ def run_demo(settings: LocalSettings, report: Callable[[str], None]) -> DemoResu
     report("Producing three records over mTLS")
     keys = ["alice", "bob", "carol"]
     producer = Producer(identity.client_config(**{"enable.idempotence": True, "acks": "all"}))
+    failures: list[KafkaError] = []
     for key in keys:
-        producer.produce(DEMO_TOPIC, key=key, value=f"hello {key}")
-    if producer.flush(30) != 0:
-        raise RuntimeError("records were not delivered within 30 s")
+        producer.produce(DEMO_TOPIC, key=key, value=f"hello {key}",
+                         on_delivery=lambda error, _message: failures.extend([error] if error else []))
+    if producer.flush(30) != 0 or failures:
+        reason = failures[0].str() if failures else "not delivered within 30 s"
+        raise LocalStackError(f"Producing to {DEMO_TOPIC} failed: {reason}.")
 
     report("Reading them back")
-    records = _read_latest(identity, DEMO_TOPIC, expected=set(keys))
+    records = _read_history(identity, DEMO_TOPIC)
 
     report(f"Trying to write to {FOREIGN_TOPIC}, which {DEMO_IDENTITY} was not granted")
     errors: list[KafkaError] = []
@@ -68,27 +73,34 @@ def run_demo(settings: LocalSettings, report: Callable[[str], None]) -> DemoResu
     )
 
 
-def _read_latest(identity: MtlsConnection, topic: str, expected: set[str]) -> list[tuple[str, str, int]]:
+def _read_history(identity: MtlsConnection, topic: str, timeout_s: float = 60.0) -> list[tuple[str, str, int]]:
+    """Replay every partition from its first offset to its end (no consumer group join): the latest
+    value per key, as a job rebuilding its state from the stream would see it."""
     consumer = Consumer(
         identity.client_config(**{
             "group.id": f"{consumer_group_prefix(DEMO_IDENTITY)}demo",
-            "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
+            "enable.partition.eof": True,
         })
     )
-    consumer.subscribe([topic])
-    latest: dict[str, tuple[str, int]] = {}
     try:
-        for _ in range(60):
+        partitions = set(consumer.list_topics(topic, timeout=30).topics[topic].partitions)
+        consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING) for partition in partitions])
+        latest: dict[str, tuple[str, int]] = {}
+        deadline = time.monotonic() + timeout_s
+        while partitions:
+            if time.monotonic() > deadline:
+                raise LocalStackError(f"Reading {topic} did not reach the end of partitions {sorted(partitions)} in {timeout_s:.0f} s.")
             message = consumer.poll(1.0)
-            if message is None or message.error():
-                if expected <= latest.keys():
-                    break
+            if message is None:
                 continue
-            latest[message.key().decode()] = (message.value().decode(), message.partition())
+            error = message.error()
+            if error is not None and error.code() == KafkaError._PARTITION_EOF:
+                partitions.discard(message.partition())
+            elif error is not None:
+                raise LocalStackError(f"Reading {topic} back failed: {error.str()}")
+            else:
+                latest[message.key().decode()] = (message.value().decode(), message.partition())
     finally:
         consumer.close()
-    missing = expected - latest.keys()
-    if missing:
-        raise RuntimeError(f"records for {sorted(missing)} were not read back within 60 s")
     return [(key, value, partition) for key, (value, partition) in sorted(latest.items())]

@@ -7,6 +7,7 @@ RegistryError
 │   ├── IdentityNameInvalidError
 │   ├── IdentityNotFoundError
 │   ├── IdentityDomainMismatchError
+│   ├── IdentityKindMismatchError
 │   └── IdentityRevokedError
 └── CertificateNotFoundError
 """
@@ -58,6 +59,17 @@ class IdentityDomainMismatchError(IdentityError):
         super().__init__(
             f"Identity {name!r} belongs to domain {existing_domain!r}, not {requested_domain!r}. "
             "Pick another name or issue it in its own domain."
+        )
+
+
+class IdentityKindMismatchError(IdentityError):
+    status_code = 409
+    error_code = 40911
+
+    def __init__(self, name: str, existing_kind: str, requested_kind: str) -> None:
+        super().__init__(
+            f"Identity {name!r} holds {existing_kind} certificates, not {requested_kind} ones. "
+            "Issue the other kind under another name."
         )
 
 

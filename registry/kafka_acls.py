@@ -4,7 +4,8 @@ The broker authorises by principal `User:<identity>` (the certificate CN), with
 `allow.everyone.if.no.acl.found=false`: an identity can do nothing it was not granted.
 """
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (
@@ -59,25 +60,48 @@ def consumer_bindings(identity: str, topic: str) -> list[AclBinding]:
 
 
 def create_acls(admin: AdminClient, bindings: Iterable[AclBinding]) -> None:
-    """Create the bindings; creating an existing binding again is a no-op on the broker."""
+    """Create the bindings and return once the broker enforces them (creating one twice is a no-op)."""
     unique = list(dict.fromkeys(bindings))  # producer and consumer grants share DESCRIBE
     for binding, future in admin.create_acls(unique, request_timeout=ADMIN_TIMEOUT_S).items():
         try:
             future.result()
         except KafkaException as exc:
             raise AclChangeError(f"The broker refused ACL {binding}: {exc.args[0].str()}") from exc
+    _wait_until(admin, lambda current: all(binding in current for binding in unique), "granted")
 
 
 def delete_identity_acls(admin: AdminClient, identity: str) -> int:
-    """Remove every ACL of the identity, so the broker refuses it on its next request."""
-    every_binding = AclBindingFilter(
-        ResourceType.ANY, None, ResourcePatternType.ANY, principal(identity), None,
-        AclOperation.ANY, AclPermissionType.ANY,
-    )
+    """Remove every ACL of the identity and return once the broker refuses it on its next request."""
     deleted = 0
-    for future in admin.delete_acls([every_binding], request_timeout=ADMIN_TIMEOUT_S).values():
+    for future in admin.delete_acls([_bindings_of(principal(identity))], request_timeout=ADMIN_TIMEOUT_S).values():
         try:
             deleted += len(future.result())
         except KafkaException as exc:
             raise AclChangeError(f"The broker refused to delete the ACLs of {identity}: {exc.args[0].str()}") from exc
+    _wait_until(admin, lambda current: not any(binding.principal == principal(identity) for binding in current), "removed")
     return deleted
+
+
+def _wait_until(admin: AdminClient, condition: Callable[[set[AclBinding]], bool], change: str) -> None:
+    """The controller acknowledges an ACL change before the broker's authorizer has applied it, so a
+    client acting right away may still be judged by the old ACLs. DescribeAcls is answered by the
+    broker's own authorizer: once it shows the change, the broker enforces it."""
+    deadline = time.monotonic() + ADMIN_TIMEOUT_S
+    while not condition(_current_bindings(admin)):
+        if time.monotonic() > deadline:
+            raise AclChangeError(f"The broker did not show the ACLs as {change} within {ADMIN_TIMEOUT_S:.0f} s.")
+        time.sleep(0.05)
+
+
+def _current_bindings(admin: AdminClient) -> set[AclBinding]:
+    try:
+        return set(admin.describe_acls(_bindings_of(None), request_timeout=ADMIN_TIMEOUT_S).result())
+    except KafkaException as exc:
+        raise AclChangeError(f"The broker refused to describe ACLs: {exc.args[0].str()}") from exc
+
+
+def _bindings_of(principal_name: str | None) -> AclBindingFilter:
+    """Every binding of one principal, or of all principals when None."""
+    return AclBindingFilter(
+        ResourceType.ANY, None, ResourcePatternType.ANY, principal_name, None, AclOperation.ANY, AclPermissionType.ANY
+    )

@@ -191,7 +191,9 @@ class CertificateAuthority:
         identity = validate_name(request.identity)
         domain = validate_name(request.domain)
         key = _new_private_key()
-        not_before = request.not_before or datetime.now(UTC) - CLOCK_SKEW_ALLOWANCE
+        # X.509 validity has whole seconds; recording microseconds would let the ledger call a
+        # certificate valid for up to a second after it expired.
+        not_before = (request.not_before or datetime.now(UTC) - CLOCK_SKEW_ALLOWANCE).replace(microsecond=0)
         not_after = not_before + request.lifetime
         names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(self.spiffe_id(identity, domain))]
         usages = [ExtendedKeyUsageOID.CLIENT_AUTH]

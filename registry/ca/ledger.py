@@ -22,6 +22,7 @@ from headwater.registry.ca.authority import (
 from headwater.registry.errors import (
     CertificateNotFoundError,
     IdentityDomainMismatchError,
+    IdentityKindMismatchError,
     IdentityNotFoundError,
     IdentityRevokedError,
 )
@@ -90,6 +91,8 @@ class CertificateLedger:
                 session.add(record)
             elif record.domain != domain:
                 raise IdentityDomainMismatchError(identity, record.domain, domain)
+            elif record.kind != kind.value:
+                raise IdentityKindMismatchError(identity, record.kind, kind.value)
             return self._sign_for(session, record, lifetime, not_before)
 
     def renew(self, identity: str, lifetime: timedelta | None = None) -> IssuedCertificate:
