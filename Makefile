@@ -1,0 +1,35 @@
+# The two commands a fresh machine needs: `make demo` and `make test`. Each installs what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test install system-deps down
+
+demo: install system-deps ## Run the main job end to end on embedded defaults (local broker, SQLite)
+	$(BIN)/headwater demo
+
+test: install system-deps ## Run every test (unit and integration, real broker and PostgreSQL)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --durations=15
+
+down: ## Stop the local broker started by `make demo`
+	$(BIN)/headwater local down
+
+install: $(BIN)/.installed
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# Java 17+ and Maven run the Kafka broker (jars come from Maven Central on first use);
+# PostgreSQL's server binaries back the tests' private clusters. Installed from Debian if missing.
+system-deps:
+	@if command -v java >/dev/null && command -v mvn >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "system dependencies present: java, mvn, postgresql"; \
+	else \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless maven postgresql; \
+	fi
