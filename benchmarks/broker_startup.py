@@ -27,8 +27,9 @@ TARGET_S = 30.0
 
 def bare_jvm_seconds(lib_dir: Path) -> float:
     started = time.perf_counter()
-    subprocess.run([str(find_java()), "-cp", f"{lib_dir}/*", "kafka.Kafka", "--version"],
-                   capture_output=True, check=True)
+    subprocess.run(
+        [str(find_java()), "-cp", f"{lib_dir}/*", "kafka.Kafka", "--version"], capture_output=True, check=True
+    )
     return time.perf_counter() - started
 
 
@@ -55,17 +56,24 @@ def main() -> None:
         for run in range(runs):
             baseline.append(bare_jvm_seconds(lib_dir))
             state_dir = Path(folder) / f"run-{run}"
-            fresh.append(broker_up_seconds(state_dir))    # new CA, certificates, format, start
+            fresh.append(broker_up_seconds(state_dir))  # new CA, certificates, format, start
             restart.append(broker_up_seconds(state_dir))  # formatted folder, certificates reused
-            console.print(f"run {run + 1}/{runs}: jvm {baseline[-1]:.2f} s, fresh {fresh[-1]:.2f} s, restart {restart[-1]:.2f} s")
+            console.print(
+                f"run {run + 1}/{runs}: jvm {baseline[-1]:.2f} s, fresh {fresh[-1]:.2f} s, restart {restart[-1]:.2f} s"
+            )
 
     base = statistics.median(baseline)
     table = Table("measure", "median s", "max s", "ratio to bare JVM", f"target < {TARGET_S:.0f} s")
     table.add_row("bare JVM (kafka.Kafka --version)", f"{base:.2f}", f"{max(baseline):.2f}", "1.00", "-")
     for name, values in (("local up, fresh state folder", fresh), ("local up, existing state folder", restart)):
         verdict = "[green]met[/]" if max(values) < TARGET_S else "[red]missed[/]"
-        table.add_row(name, f"{statistics.median(values):.2f}", f"{max(values):.2f}",
-                      f"{statistics.median(values) / base:.2f}", verdict)
+        table.add_row(
+            name,
+            f"{statistics.median(values):.2f}",
+            f"{max(values):.2f}",
+            f"{statistics.median(values) / base:.2f}",
+            verdict,
+        )
     console.print(table)
 
 

@@ -1,14 +1,10 @@
 from pathlib import Path
 
-from pydantic_settings import SettingsConfigDict
-
 from headwater.registry.config import RegistrySettings
 
 
 class LocalSettings(RegistrySettings):
     """Settings of the local stack (`headwater local ...`); adds to the registry settings."""
-
-    model_config = SettingsConfigDict(env_prefix="HEADWATER_", env_nested_delimiter="__", extra="ignore")
 
     cache_dir: Path = Path.home() / ".cache" / "headwater"
     kafka_version: str = "4.4.0"

@@ -52,8 +52,12 @@ def run_demo(settings: LocalSettings, report: Callable[[str], None]) -> DemoResu
     producer = Producer(identity.client_config(**{"enable.idempotence": True, "acks": "all"}))
     failures: list[KafkaError] = []
     for key in keys:
-        producer.produce(DEMO_TOPIC, key=key, value=f"hello {key}",
-                         on_delivery=lambda error, _message: failures.extend([error] if error else []))
+        producer.produce(
+            DEMO_TOPIC,
+            key=key,
+            value=f"hello {key}",
+            on_delivery=lambda error, _message: failures.append(error) if error else None,
+        )
     if producer.flush(30) != 0 or failures:
         reason = failures[0].str() if failures else "not delivered within 30 s"
         raise LocalStackError(f"Producing to {DEMO_TOPIC} failed: {reason}.")
@@ -77,11 +81,13 @@ def _read_history(identity: MtlsConnection, topic: str, timeout_s: float = 60.0)
     """Replay every partition from its first offset to its end (no consumer group join): the latest
     value per key, as a job rebuilding its state from the stream would see it."""
     consumer = Consumer(
-        identity.client_config(**{
-            "group.id": f"{consumer_group_prefix(DEMO_IDENTITY)}demo",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-        })
+        identity.client_config(
+            **{
+                "group.id": f"{consumer_group_prefix(DEMO_IDENTITY)}demo",
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+            }
+        )
     )
     try:
         partitions = set(consumer.list_topics(topic, timeout=30).topics[topic].partitions)
@@ -90,7 +96,9 @@ def _read_history(identity: MtlsConnection, topic: str, timeout_s: float = 60.0)
         deadline = time.monotonic() + timeout_s
         while partitions:
             if time.monotonic() > deadline:
-                raise LocalStackError(f"Reading {topic} did not reach the end of partitions {sorted(partitions)} in {timeout_s:.0f} s.")
+                raise LocalStackError(
+                    f"Reading {topic} did not reach the end of partitions {sorted(partitions)} in {timeout_s:.0f} s."
+                )
             message = consumer.poll(1.0)
             if message is None:
                 continue

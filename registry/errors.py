@@ -46,9 +46,7 @@ class IdentityNotFoundError(IdentityError):
     error_code = 40410
 
     def __init__(self, name: str) -> None:
-        super().__init__(
-            f"Identity {name!r} does not exist. Issue it first with `headwater ca issue {name}`."
-        )
+        super().__init__(f"Identity {name!r} does not exist. Issue it first with `headwater ca issue {name}`.")
 
 
 class IdentityDomainMismatchError(IdentityError):

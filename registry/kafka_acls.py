@@ -37,8 +37,9 @@ def consumer_group_prefix(identity: str) -> str:
     return f"{identity}."
 
 
-def _allow(resource: ResourceType, name: str, pattern: ResourcePatternType, identity: str,
-           operation: AclOperation) -> AclBinding:
+def _allow(
+    resource: ResourceType, name: str, pattern: ResourcePatternType, identity: str, operation: AclOperation
+) -> AclBinding:
     return AclBinding(resource, name, pattern, principal(identity), "*", operation, AclPermissionType.ALLOW)
 
 
@@ -54,8 +55,13 @@ def consumer_bindings(identity: str, topic: str) -> list[AclBinding]:
     return [
         _allow(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, identity, AclOperation.READ),
         _allow(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, identity, AclOperation.DESCRIBE),
-        _allow(ResourceType.GROUP, consumer_group_prefix(identity), ResourcePatternType.PREFIXED, identity,
-               AclOperation.READ),
+        _allow(
+            ResourceType.GROUP,
+            consumer_group_prefix(identity),
+            ResourcePatternType.PREFIXED,
+            identity,
+            AclOperation.READ,
+        ),
     ]
 
 
@@ -78,7 +84,9 @@ def delete_identity_acls(admin: AdminClient, identity: str) -> int:
             deleted += len(future.result())
         except KafkaException as exc:
             raise AclChangeError(f"The broker refused to delete the ACLs of {identity}: {exc.args[0].str()}") from exc
-    _wait_until(admin, lambda current: not any(binding.principal == principal(identity) for binding in current), "removed")
+    _wait_until(
+        admin, lambda current: not any(binding.principal == principal(identity) for binding in current), "removed"
+    )
     return deleted
 
 

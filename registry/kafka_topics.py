@@ -13,12 +13,11 @@ class TopicChangeError(RegistryError):
     error_code = 50211
 
 
-def create_stream_topic(
-    admin: AdminClient, name: str, partitions: int, config: dict[str, str] | None = None
-) -> bool:
+def create_stream_topic(admin: AdminClient, name: str, partitions: int, config: dict[str, str] | None = None) -> bool:
     """Create the compacted topic; False when it exists already."""
-    topic = NewTopic(name, num_partitions=partitions, replication_factor=1,
-                     config={**STREAM_TOPIC_CONFIG, **(config or {})})
+    topic = NewTopic(
+        name, num_partitions=partitions, replication_factor=1, config={**STREAM_TOPIC_CONFIG, **(config or {})}
+    )
     for future in admin.create_topics([topic], request_timeout=30).values():
         try:
             future.result()

@@ -5,6 +5,7 @@ import ssl
 from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaError, Producer
+
 from headwater.producers.connection import MtlsConnection
 
 

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from headwater.config import LocalSettings
+from headwater.cli.context import settings_of
 from headwater.ledger import open_ledger
 from headwater.registry.ca import CertificateAuthority, CertificateKind, IssuedCertificate
 from headwater.registry.errors import CertificateAuthorityError
@@ -20,11 +20,6 @@ OutOption = Annotated[Path, typer.Option("--out", help="Folder for NAME.crt and 
 LifetimeOption = Annotated[
     float | None, typer.Option("--lifetime-hours", help="Certificate lifetime (default from settings).")
 ]
-
-
-def _settings(context: typer.Context) -> LocalSettings:
-    settings: LocalSettings = context.find_root().obj
-    return settings
 
 
 def _lifetime(hours: float | None) -> timedelta | None:
@@ -42,7 +37,7 @@ def _written(issued: IssuedCertificate, out: Path) -> None:
 @app.command()
 def init(context: typer.Context) -> None:
     """Create the CA key and certificate (once)."""
-    settings = _settings(context)
+    settings = settings_of(context)
     if CertificateAuthority.exists(settings.ca_dir):
         raise CertificateAuthorityError(f"A certificate authority already exists in {settings.ca_dir}.")
     authority = CertificateAuthority.create(settings.ca_dir, settings.trust_domain)
@@ -61,14 +56,14 @@ def issue(
 ) -> None:
     """Issue a certificate for an identity (created on first use)."""
     kind = CertificateKind.SERVER if server else CertificateKind.CLIENT
-    ledger = open_ledger(_settings(context), create_authority=False)
+    ledger = open_ledger(settings_of(context), create_authority=False)
     _written(ledger.issue(name, domain, kind, _lifetime(lifetime_hours)), out)
 
 
 @app.command()
 def renew(context: typer.Context, name: str, out: OutOption, lifetime_hours: LifetimeOption = None) -> None:
     """Issue a fresh certificate for an existing identity; refused once the identity is revoked."""
-    ledger = open_ledger(_settings(context), create_authority=False)
+    ledger = open_ledger(settings_of(context), create_authority=False)
     _written(ledger.renew(name, _lifetime(lifetime_hours)), out)
 
 
@@ -81,7 +76,7 @@ def revoke(
     """Revoke an identity (it can never be renewed) or a single certificate."""
     if (name is None) == (serial is None):
         raise typer.BadParameter("give either an identity NAME or --serial, not both")
-    ledger = open_ledger(_settings(context), create_authority=False)
+    ledger = open_ledger(settings_of(context), create_authority=False)
     if name is not None:
         serials = ledger.revoke_identity(name)
         console.print(f"Revoked identity {name} and {len(serials)} certificate(s).")
@@ -96,12 +91,16 @@ def list_certificates(
     identity: Annotated[str | None, typer.Option(help="Only this identity.")] = None,
 ) -> None:
     """List issued certificates with their status."""
-    ledger = open_ledger(_settings(context), create_authority=False)
+    ledger = open_ledger(settings_of(context), create_authority=False)
     now = datetime.now(UTC)
     table = Table("identity", "domain", "kind", "serial", "not after (UTC)", "status")
     for record in ledger.list_certificates(identity):
         table.add_row(
-            record.identity, record.domain, record.kind.value, record.serial,
-            f"{record.not_after:%Y-%m-%d %H:%M}", record.status(now).value,
+            record.identity,
+            record.domain,
+            record.kind.value,
+            record.serial,
+            f"{record.not_after:%Y-%m-%d %H:%M}",
+            record.status(now).value,
         )
     console.print(table)

@@ -4,8 +4,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from headwater.cli.context import settings_of
 from headwater.cli.progress import steps
-from headwater.config import LocalSettings
 from headwater.demo import DEMO_IDENTITY, DEMO_TOPIC, FOREIGN_TOPIC, run_demo
 
 console = Console()
@@ -13,9 +13,8 @@ console = Console()
 
 def run(context: typer.Context) -> None:
     """Start the local broker, issue an identity, grant it a topic, produce and read back over mTLS."""
-    settings: LocalSettings = context.find_root().obj
     with steps(console, "Running the demo") as report:
-        result = run_demo(settings, report)
+        result = run_demo(settings_of(context), report)
     table = Table("key", "value", "partition", title=f"{DEMO_TOPIC} read back as {DEMO_IDENTITY} over mTLS")
     for key, value, partition in result.records_read:
         table.add_row(key, value, str(partition))

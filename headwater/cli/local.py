@@ -6,18 +6,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from headwater.cli.context import settings_of
 from headwater.cli.progress import steps
-from headwater.config import LocalSettings
 from headwater.local.broker import BrokerStatus, LocalBroker
 from headwater.local.errors import LocalStackError
 
 app = typer.Typer(help="Run the local stack: a Kafka broker with mTLS and ACLs.", no_args_is_help=True)
 console = Console()
-
-
-def _settings(context: typer.Context) -> LocalSettings:
-    settings: LocalSettings = context.find_root().obj
-    return settings
 
 
 def _render(status: BrokerStatus) -> Table:
@@ -37,18 +32,35 @@ def up(
     controller_port: Annotated[int | None, typer.Option(help="Controller port; 0 picks a free one.")] = None,
 ) -> None:
     """Start the broker (fetching Kafka from Maven Central once); does nothing if it runs already."""
-    settings = _settings(context)
+    settings = settings_of(context)
     updates = {
         key: value
         for key, value in {"kafka_port": kafka_port, "controller_port": controller_port}.items()
         if value is not None
     }
     broker = LocalBroker(settings.model_copy(update=updates))
+    _refuse_port_change(broker, kafka_port, controller_port)
     with steps(console, "Starting the local broker") as report:
         status = broker.up(report)
     console.print(_render(status))
     verb = "started in" if status.started_now else "already running; checked in"
     console.print(f"Broker {verb} {status.elapsed_s:.1f} s. Client settings: {broker.env_file}")
+
+
+def _refuse_port_change(broker: LocalBroker, kafka_port: int | None, controller_port: int | None) -> None:
+    """Ports are part of the formatted storage (the controller's address is in the metadata log)."""
+    state = broker.read_state()
+    if state is None:
+        return
+    for asked, kept, name in (
+        (kafka_port, state.kafka_port, "kafka"),
+        (controller_port, state.controller_port, "controller"),
+    ):
+        if asked not in (None, 0, kept):
+            raise LocalStackError(
+                f"{broker.state_dir} was formatted for {name} port {kept}, not {asked}; keep it, or run "
+                f"`headwater local down --purge` (its topics are lost) and `headwater local up --{name}-port {asked}`."
+            )
 
 
 @app.command()
@@ -57,13 +69,13 @@ def down(
     purge: Annotated[bool, typer.Option(help="Also delete the broker's data (topics are lost).")] = False,
 ) -> None:
     """Stop the broker this state folder started (only that process)."""
-    console.print(LocalBroker(_settings(context)).down(purge=purge))
+    console.print(LocalBroker(settings_of(context)).down(purge=purge))
 
 
 @app.command()
 def status(context: typer.Context) -> None:
     """Show bootstrap address, pid, cluster id and whether the broker answers."""
-    result = LocalBroker(_settings(context)).status()
+    result = LocalBroker(settings_of(context)).status()
     if result.cluster_id is None:
         raise LocalStackError(f"No broker in {result.state_dir}; run `headwater local up`.")
     console.print(_render(result))
@@ -74,5 +86,7 @@ def status(context: typer.Context) -> None:
 @app.command("rotate-certificate")
 def rotate_certificate(context: typer.Context) -> None:
     """Renew the broker's certificate and load it into the running broker without a restart."""
-    issued = LocalBroker(_settings(context)).rotate_certificate()
-    console.print(f"Broker certificate rotated: serial {issued.serial_hex}, valid until {issued.not_after:%Y-%m-%d %H:%M} UTC.")
+    issued = LocalBroker(settings_of(context)).rotate_certificate()
+    console.print(
+        f"Broker certificate rotated: serial {issued.serial_hex}, valid until {issued.not_after:%Y-%m-%d %H:%M} UTC."
+    )

@@ -111,18 +111,18 @@ class LocalBroker:
     def env_file(self) -> Path:
         return self.state_dir / "local.env"
 
+    def identity_files(self, identity: str) -> CertificateFiles:
+        return CertificateFiles.of_identity(self.identities_dir, identity)
+
     def admin_files(self) -> CertificateFiles:
-        name = self.settings.admin_identity
-        return CertificateFiles(self.identities_dir / f"{name}.crt", self.identities_dir / f"{name}.key")
+        return self.identity_files(self.settings.admin_identity)
 
     def admin_connection(self) -> MtlsConnection:
-        state = self._read_state()
+        state = self.read_state()
         if state is None:
             raise LocalStackError(f"No broker in {self.state_dir}; run `headwater local up` first.")
         admin = self.admin_files()
-        return MtlsConnection(
-            f"localhost:{state.kafka_port}", self.settings.ca_file, admin.certificate, admin.key
-        )
+        return MtlsConnection(f"localhost:{state.kafka_port}", self.settings.ca_file, admin.certificate, admin.key)
 
     # -- commands ------------------------------------------------------------------------------
     def up(self, report: Report = lambda _: None) -> BrokerStatus:
@@ -133,7 +133,7 @@ class LocalBroker:
         with self._lock():
             ledger = open_ledger(self.settings)
             pid = self._running_pid(report)
-            state = self._read_state() or self._new_state()
+            state = self.read_state() or self._new_state()
             self._ensure_certificates(ledger, running=pid is not None, report=report)
             if pid is not None:
                 return self._status(state, pid, started_now=False, elapsed_s=time.monotonic() - started)
@@ -165,7 +165,7 @@ class LocalBroker:
             return message
 
     def status(self) -> BrokerStatus:
-        state = self._read_state()
+        state = self.read_state()
         if state is None:
             return BrokerStatus(self.state_dir, None, None, None, answering=False)
         pid = processes.read_pid(self.pid_file)
@@ -177,10 +177,12 @@ class LocalBroker:
 
         The keystore is written under a new file name and the listener is pointed at it through a
         dynamic broker config: new connections get the new certificate, open ones keep theirs."""
+        if self.status().pid is None:
+            raise LocalStackError(
+                f"No broker runs in {self.state_dir}; `headwater local up` starts it with a fresh certificate."
+            )
         ledger = ledger or open_ledger(self.settings)
-        issued = ledger.issue(
-            self.settings.broker_identity, self.settings.platform_domain, CertificateKind.SERVER
-        )
+        issued = ledger.issue(self.settings.broker_identity, self.settings.platform_domain, CertificateKind.SERVER)
         issued.write(self.identities_dir)
         keystore = self._install_keystore(issued)
         admin = AdminClient(self.admin_connection().client_config())
@@ -246,7 +248,8 @@ class LocalBroker:
     def _is_our_broker(self, pid: int) -> bool:
         return processes.is_alive(pid) and str(self.server_properties) in processes.command_line(pid)
 
-    def _read_state(self) -> BrokerState | None:
+    def read_state(self) -> BrokerState | None:
+        """What formatting fixed for this folder, or None before the first `up`."""
         if not self.state_file.exists():
             return None
         try:
@@ -255,7 +258,7 @@ class LocalBroker:
             raise LocalStackError(f"{self.state_file} is corrupt ({exc}); {_PURGE_HINT}.") from exc
 
     def _require_state(self) -> BrokerState:
-        state = self._read_state()
+        state = self.read_state()
         if state is None:
             raise LocalStackError(f"No broker in {self.state_dir}; run `headwater local up` first.")
         return state
@@ -289,11 +292,7 @@ class LocalBroker:
         )
         if admin_issued:
             report(f"Issued the admin certificate (serial {admin_issued.serial_hex})")
-        broker_files = CertificateFiles(
-            self.identities_dir / f"{settings.broker_identity}.crt",
-            self.identities_dir / f"{settings.broker_identity}.key",
-        )
-        if needs_renewal(broker_files, ledger.authority, datetime.now(UTC)):
+        if needs_renewal(self.identity_files(settings.broker_identity), ledger.authority, datetime.now(UTC)):
             if running:
                 issued = self.rotate_certificate(ledger)
             else:
@@ -361,19 +360,30 @@ class LocalBroker:
             raise LocalStackError(f"{self.data_dir} holds data but no meta.properties; {_PURGE_HINT}.")
         report("Formatting KRaft storage")
         command = self._java_command(java, lib_dir, "kafka.tools.StorageTool", heap_mb=256) + [
-            "format", "--standalone", "--cluster-id", state.cluster_id, "--config", str(self.server_properties),
+            "format",
+            "--standalone",
+            "--cluster-id",
+            state.cluster_id,
+            "--config",
+            str(self.server_properties),
         ]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            raise LocalStackError(f"Formatting Kafka storage failed: {_summarise_java_output(result.stdout + result.stderr)}")
+            raise LocalStackError(
+                f"Formatting Kafka storage failed: {_summarise_java_output(result.stdout + result.stderr)}"
+            )
 
     def _launch(self, java: Path, lib_dir: Path) -> int:
         command = self._java_command(java, lib_dir, "kafka.Kafka", self.settings.broker_heap_mb)
         command.append(str(self.server_properties))
         with open(self.log_dir / "jvm.out", "ab") as output:
             process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                start_new_session=True, close_fds=True,
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
             )
         self.pid_file.write_text(f"{process.pid}\n")
         return process.pid
@@ -385,8 +395,7 @@ class LocalBroker:
             if not processes.is_alive(pid):
                 self.pid_file.unlink(missing_ok=True)
                 raise LocalStackError(
-                    f"The broker exited during start-up: {self._startup_failure()} "
-                    f"(logs: {self.log_dir})."
+                    f"The broker exited during start-up: {self._startup_failure()} (logs: {self.log_dir})."
                 )
             if self._answers(state, timeout_s=2.0):
                 return

@@ -11,7 +11,6 @@ from pathlib import Path
 from cryptography import x509
 
 from headwater.producers.connection import MtlsConnection
-
 from headwater.registry.ca import (
     CertificateAuthority,
     CertificateKind,
@@ -30,6 +29,11 @@ RENEW_WHEN_REMAINING_BELOW = 1 / 3
 class CertificateFiles:
     certificate: Path
     key: Path
+
+    @classmethod
+    def of_identity(cls, folder: Path, identity: str) -> "CertificateFiles":
+        """The files `IssuedCertificate.write(folder)` writes for `identity`."""
+        return cls(folder / f"{identity}.crt", folder / f"{identity}.key")
 
     def load(self) -> x509.Certificate:
         return x509.load_pem_x509_certificate(self.certificate.read_bytes())
@@ -53,7 +57,7 @@ def ensure_identity_files(
     ledger: CertificateLedger, folder: Path, identity: str, domain: str, kind: CertificateKind
 ) -> tuple[CertificateFiles, IssuedCertificate | None]:
     """Keep `<folder>/<identity>.crt|.key` valid; returns the newly issued certificate, if any."""
-    files = CertificateFiles(folder / f"{identity}.crt", folder / f"{identity}.key")
+    files = CertificateFiles.of_identity(folder, identity)
     if not needs_renewal(files, ledger.authority, datetime.now(UTC)):
         return files, None
     issued = ledger.issue(identity, domain, kind)

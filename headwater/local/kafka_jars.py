@@ -20,9 +20,7 @@ def kafka_lib_dir(cache_dir: Path, kafka_version: str) -> Path:
     return cache_dir / f"kafka-{kafka_version}" / "lib"
 
 
-def ensure_kafka_jars(
-    cache_dir: Path, kafka_version: str, report: Callable[[str], None] = lambda _: None
-) -> Path:
+def ensure_kafka_jars(cache_dir: Path, kafka_version: str, report: Callable[[str], None] = lambda _: None) -> Path:
     """Return the folder holding the broker classpath, fetching it with Maven on first use.
 
     Concurrent callers (test workers) serialise on a lock file; a fetch that dies half-way leaves no
@@ -32,9 +30,7 @@ def ensure_kafka_jars(
         return lib_dir
     log4j_version = LOG4J_VERSION_FOR_KAFKA.get(kafka_version)
     if log4j_version is None:
-        raise LocalStackError(
-            f"Kafka {kafka_version} is not supported; use one of {sorted(LOG4J_VERSION_FOR_KAFKA)}."
-        )
+        raise LocalStackError(f"Kafka {kafka_version} is not supported; use one of {sorted(LOG4J_VERSION_FOR_KAFKA)}.")
     lib_dir.parent.mkdir(parents=True, exist_ok=True)
     with open(lib_dir.parent / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -60,9 +56,18 @@ def _copy_dependencies(lib_dir: Path, kafka_version: str, log4j_version: str) ->
     staging = work_dir / "lib.partial"
     shutil.rmtree(staging, ignore_errors=True)
     result = subprocess.run(
-        [str(maven), "-B", "-q", "dependency:copy-dependencies",
-         f"-DoutputDirectory={staging}", "-DincludeScope=runtime"],
-        cwd=work_dir, capture_output=True, text=True, check=False,
+        [
+            str(maven),
+            "-B",
+            "-q",
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={staging}",
+            "-DincludeScope=runtime",
+        ],
+        cwd=work_dir,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise LocalStackError(

@@ -19,8 +19,9 @@ import sqlalchemy
 from headwater.local.errors import LocalStackError
 from headwater.local.processes import free_port
 
-MISSING_BINARIES = ("PostgreSQL server binaries (initdb, pg_ctl) not found; "
-                    "install them with `apt-get install -y postgresql`.")
+MISSING_BINARIES = (
+    "PostgreSQL server binaries (initdb, pg_ctl) not found; install them with `apt-get install -y postgresql`."
+)
 DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # The server binds "<socket dir>/.s.PGSQL.<port>"; Linux caps socket paths at 107 bytes.
 SOCKET_PATH_LIMIT = 107

@@ -82,17 +82,23 @@ def test_certificate_from_another_ca_is_refused_even_for_the_admin_name(
         )
     )
     certificate_file, key_file = impostor.write(tmp_path)
-    connection = MtlsConnection(shared_broker.bootstrap_servers, shared_broker.settings.ca_file, certificate_file, key_file)
+    connection = MtlsConnection(
+        shared_broker.bootstrap_servers, shared_broker.settings.ca_file, certificate_file, key_file
+    )
     assert _assert_refused_by_tls(shared_broker, connection, topic) in REFUSED_CERTIFICATE_ALERTS
 
 
-def test_expired_certificate_is_refused(shared_broker: RunningBroker, topic: str, issue_identity: IdentityFactory) -> None:
+def test_expired_certificate_is_refused(
+    shared_broker: RunningBroker, topic: str, issue_identity: IdentityFactory
+) -> None:
     connection = issue_identity(lifetime=timedelta(hours=1), not_before=datetime.now(UTC) - timedelta(hours=2))
     create_acls(shared_broker.admin(), producer_bindings(_identity_of(connection), topic))
     assert _assert_refused_by_tls(shared_broker, connection, topic) in REFUSED_CERTIFICATE_ALERTS
 
 
-def test_not_yet_valid_certificate_is_refused(shared_broker: RunningBroker, topic: str, issue_identity: IdentityFactory) -> None:
+def test_not_yet_valid_certificate_is_refused(
+    shared_broker: RunningBroker, topic: str, issue_identity: IdentityFactory
+) -> None:
     connection = issue_identity(lifetime=timedelta(hours=1), not_before=datetime.now(UTC) + timedelta(hours=1))
     create_acls(shared_broker.admin(), producer_bindings(_identity_of(connection), topic))
     assert _assert_refused_by_tls(shared_broker, connection, topic) in REFUSED_CERTIFICATE_ALERTS
@@ -119,8 +125,11 @@ def test_group_grant_alone_does_not_open_the_topic(
 ) -> None:
     assert produce_one(shared_broker.admin_connection, topic).delivered
     connection = issue_identity()
-    group_only = [binding for binding in consumer_bindings(_identity_of(connection), topic)
-                  if binding.restype == ResourceType.GROUP]
+    group_only = [
+        binding
+        for binding in consumer_bindings(_identity_of(connection), topic)
+        if binding.restype == ResourceType.GROUP
+    ]
     assert len(group_only) == 1
     create_acls(shared_broker.admin(), group_only)
     with pytest.raises(AssertionError, match="TOPIC_AUTHORIZATION_FAILED"):

@@ -13,11 +13,17 @@ import pytest
 HEADWATER = str(Path(sys.executable).parent / "headwater")
 
 
-def run(*arguments: str, state_dir: Path, env: dict[str, str] | None = None, timeout_s: float = 300) -> subprocess.CompletedProcess[str]:
+def run(
+    *arguments: str, state_dir: Path, env: dict[str, str] | None = None, timeout_s: float = 300
+) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "COLUMNS": "200", **(env or {})}
     return subprocess.run(
         [HEADWATER, "--state-dir", str(state_dir), *arguments],
-        capture_output=True, text=True, env=environment, timeout=timeout_s, check=False,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=timeout_s,
+        check=False,
     )
 
 
@@ -46,16 +52,34 @@ def test_local_up_status_rotate_and_down(tmp_path: Path) -> None:
         bootstrap = re.search(r"bootstrap\s+(localhost:\d+)", up.stdout)
         assert bootstrap, up.stdout
 
-        sourced = subprocess.run(
-            ["bash", "-c", f"set -a; . {state / 'local.env'}; "
-             'echo "$HEADWATER_BOOTSTRAP_SERVERS|$HEADWATER_CA_FILE|$HEADWATER_ADMIN_CERT_FILE|$HEADWATER_ADMIN_KEY_FILE"'],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip().split("|")
+        sourced = (
+            subprocess.run(
+                [
+                    "bash",
+                    "-c",
+                    f"set -a; . {state / 'local.env'}; "
+                    'echo "$HEADWATER_BOOTSTRAP_SERVERS|$HEADWATER_CA_FILE|'
+                    '$HEADWATER_ADMIN_CERT_FILE|$HEADWATER_ADMIN_KEY_FILE"',
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .split("|")
+        )
         assert sourced[0] == bootstrap.group(1)
         assert all(Path(path).is_file() for path in sourced[1:])
 
         again = run("local", "up", state_dir=state)
         assert again.returncode == 0 and "already running" in again.stdout
+        kept_port = bootstrap.group(1).rsplit(":", 1)[1]
+        other_port = str(int(kept_port) + 1)
+        assert_one_line_error(
+            run("local", "up", "--kafka-port", other_port, state_dir=state),
+            f"was formatted for kafka port {kept_port}, not {other_port}",
+            "headwater local down --purge",
+        )
 
         status = run("local", "status", state_dir=state)
         assert status.returncode == 0 and re.search(r"answering\s+yes", status.stdout), status.stdout
@@ -67,6 +91,9 @@ def test_local_up_status_rotate_and_down(tmp_path: Path) -> None:
     assert down.returncode == 0 and "Stopped the broker" in down.stdout
     stopped = run("local", "status", state_dir=state)
     assert stopped.returncode == 3 and re.search(r"answering\s+no", stopped.stdout)
+    assert_one_line_error(
+        run("local", "rotate-certificate", state_dir=state), "No broker runs in", "headwater local up"
+    )
 
 
 def test_demo_produces_and_reads_back_over_mtls(tmp_path: Path) -> None:
@@ -111,7 +138,17 @@ def test_local_up_from_a_cold_cache_fetches_kafka_and_starts(tmp_path: Path) -> 
         "MAVEN_OPTS": f"-Dmaven.repo.local={tmp_path / 'm2'}",
     }
     try:
-        up = run("local", "up", "--kafka-port", "0", "--controller-port", "0", state_dir=state, env=environment, timeout_s=600)
+        up = run(
+            "local",
+            "up",
+            "--kafka-port",
+            "0",
+            "--controller-port",
+            "0",
+            state_dir=state,
+            env=environment,
+            timeout_s=600,
+        )
         assert up.returncode == 0, up.stderr
         assert "Fetching Kafka 4.4.0 jars from Maven Central" in up.stdout
         print(f"cold-cache `headwater local up`: {_started_seconds(up.stdout):.1f} s including the Maven fetch")
@@ -125,29 +162,38 @@ def test_local_up_from_a_cold_cache_fetches_kafka_and_starts(tmp_path: Path) -> 
 
 def test_ca_commands_issue_renew_revoke_and_list(tmp_path: Path) -> None:
     state, out = tmp_path / "state", tmp_path / "out"
-    assert_one_line_error(run("ca", "issue", "orders-svc", "--domain", "orders", "--out", str(out), state_dir=state),
-                          "headwater ca init")
+    assert_one_line_error(
+        run("ca", "issue", "orders-svc", "--domain", "orders", "--out", str(out), state_dir=state), "headwater ca init"
+    )
     assert run("ca", "init", state_dir=state).returncode == 0
     assert_one_line_error(run("ca", "init", state_dir=state), "already exists")
 
-    issued = run("ca", "issue", "orders-svc", "--domain", "orders", "--out", str(out), "--lifetime-hours", "2", state_dir=state)
+    issued = run(
+        "ca", "issue", "orders-svc", "--domain", "orders", "--out", str(out), "--lifetime-hours", "2", state_dir=state
+    )
     assert issued.returncode == 0, issued.stderr
     assert "PRIVATE KEY" not in issued.stdout + issued.stderr
     assert stat.S_IMODE((out / "orders-svc.key").stat().st_mode) == 0o600
     assert (out / "orders-svc.key").read_text().startswith("-----BEGIN PRIVATE KEY-----")
     assert (out / "orders-svc.crt").read_text().startswith("-----BEGIN CERTIFICATE-----")
 
-    assert_one_line_error(run("ca", "issue", "orders-svc", "--domain", "payments", "--out", str(out), state_dir=state),
-                          "belongs to domain 'orders', not 'payments'")
-    assert_one_line_error(run("ca", "issue", "Orders_Svc", "--domain", "orders", "--out", str(out), state_dir=state),
-                          "Identity name 'Orders_Svc' is invalid")
+    assert_one_line_error(
+        run("ca", "issue", "orders-svc", "--domain", "payments", "--out", str(out), state_dir=state),
+        "belongs to domain 'orders', not 'payments'",
+    )
+    assert_one_line_error(
+        run("ca", "issue", "Orders_Svc", "--domain", "orders", "--out", str(out), state_dir=state),
+        "Identity name 'Orders_Svc' is invalid",
+    )
 
     renewed = run("ca", "renew", "orders-svc", "--out", str(out), state_dir=state)
     assert renewed.returncode == 0 and "Issued orders-svc" in renewed.stdout
     listed = run("ca", "list", state_dir=state)
     assert listed.returncode == 0 and len(re.findall(r"orders-svc .*valid", listed.stdout)) == 2, listed.stdout
 
-    assert_one_line_error(run("ca", "revoke", "--serial", "abc123", state_dir=state), "No certificate with serial abc123")
+    assert_one_line_error(
+        run("ca", "revoke", "--serial", "abc123", state_dir=state), "No certificate with serial abc123"
+    )
     assert run("ca", "revoke", state_dir=state).returncode == 2
     revoked = run("ca", "revoke", "orders-svc", state_dir=state)
     assert revoked.returncode == 0 and "Revoked identity orders-svc and 2 certificate(s)" in revoked.stdout

@@ -1,6 +1,5 @@
 """`headwater local up | down | status` and live certificate rotation, on brokers of their own."""
 
-import json
 import socket
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -139,15 +138,24 @@ def test_broker_certificate_rotates_without_a_restart(private_broker: RunningBro
     connected_before.produce(topic, b"after", key=b"k2", on_delivery=lambda error, _message: errors.append(error))
     assert connected_before.flush(15) == 0 and errors == [None, None]
     assert produce_one(admin_connection, topic, value=b"new-connection").delivered
-    assert read_values(admin_connection, topic, group="rotation-check", count=3) == [b"before", b"after", b"new-connection"]
+    assert read_values(admin_connection, topic, group="rotation-check", count=3) == [
+        b"before",
+        b"after",
+        b"new-connection",
+    ]
     assert f"keystore-{issued.serial_hex}.pem" in broker.server_properties.read_text()
 
 
 def test_up_renews_certificates_near_expiry_while_running(private_broker: RunningBroker) -> None:
     broker, ledger, settings = private_broker.broker, private_broker.ledger, private_broker.settings
     nearly_expired = datetime.now(UTC) - timedelta(minutes=55)
-    for name, kind in ((settings.admin_identity, CertificateKind.CLIENT), (settings.broker_identity, CertificateKind.SERVER)):
-        ledger.issue(name, settings.platform_domain, kind, timedelta(hours=1), nearly_expired).write(broker.identities_dir)
+    for name, kind in (
+        (settings.admin_identity, CertificateKind.CLIENT),
+        (settings.broker_identity, CertificateKind.SERVER),
+    ):
+        ledger.issue(name, settings.platform_domain, kind, timedelta(hours=1), nearly_expired).write(
+            broker.identities_dir
+        )
     old_admin = broker.admin_files().load().serial_number
 
     steps: list[str] = []

@@ -23,8 +23,7 @@ PACKAGE_DIR: dict[str, str] = SETUPTOOLS["package-dir"]
 
 # Imports every package given on argv and prints where each one was loaded from.
 IMPORT_ALL = (
-    "import importlib, json, sys; "
-    "print(json.dumps({n: importlib.import_module(n).__file__ for n in sys.argv[1:]}))"
+    "import importlib, json, sys; print(json.dumps({n: importlib.import_module(n).__file__ for n in sys.argv[1:]}))"
 )
 
 

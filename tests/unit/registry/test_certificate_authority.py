@@ -93,9 +93,7 @@ def test_issued_client_certificate_verifies_against_the_ca_and_names_its_identit
     assert subject_values(certificate, NameOID.ORGANIZATIONAL_UNIT_NAME) == ["payments"]
     assert subject_values(certificate, NameOID.ORGANIZATION_NAME) == ["headwater"]
     san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    assert list(san) == [
-        x509.UniformResourceIdentifier(f"spiffe://{TRUST_DOMAIN}/domain/payments/svc/orders-svc")
-    ]
+    assert list(san) == [x509.UniformResourceIdentifier(f"spiffe://{TRUST_DOMAIN}/domain/payments/svc/orders-svc")]
     assert extended_key_usages(certificate) == [ExtendedKeyUsageOID.CLIENT_AUTH.dotted_string]
     constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
     assert constraints.value.ca is False

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from cryptography import x509
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from cryptography import x509
 from sqlalchemy import Engine
 
 from headwater.registry.ca import (
@@ -216,9 +216,7 @@ def test_timestamps_come_back_as_the_same_instants_in_utc(ledger: CertificateLed
     assert abs(datetime.now(UTC) - record.revoked_at) < timedelta(minutes=1)
 
 
-def test_upgrading_the_database_twice_keeps_it_at_head_with_its_data(
-    ledger: CertificateLedger, engine: Engine
-) -> None:
+def test_upgrading_the_database_twice_keeps_it_at_head_with_its_data(ledger: CertificateLedger, engine: Engine) -> None:
     issued = ledger.issue("orders-svc", "payments")
 
     upgrade_database(engine)
