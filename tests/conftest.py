@@ -19,6 +19,8 @@ from confluent_kafka.admin import AdminClient
 
 from headwater.config import LocalSettings
 from headwater.ledger import open_ledger
+from headwater.local import hub as hub_server
+from headwater.local import processes
 from headwater.local.broker import LocalBroker
 from headwater.local.postgres import PrivatePostgres
 from headwater.producers.connection import MtlsConnection
@@ -82,6 +84,25 @@ def private_broker(tmp_path: Path) -> Iterator[RunningBroker]:
         yield _running(broker)
     finally:
         broker.down()
+
+
+@dataclass(frozen=True)
+class RunningHub:
+    base_url: str
+    ca_file: Path
+
+
+@pytest.fixture(scope="session")
+def shared_hub(shared_broker: RunningBroker) -> Iterator[RunningHub]:
+    """A hub process per worker, on the shared broker's state folder (its CA, ledger and database)."""
+    port = processes.free_port()
+    base_url = f"https://127.0.0.1:{port}"
+    pid = hub_server.start_background(shared_broker.settings, port)
+    try:
+        hub_server.wait_until_healthy(shared_broker.settings, pid, base_url, timeout_s=60)
+        yield RunningHub(base_url, shared_broker.settings.ca_file)
+    finally:
+        processes.stop_process(pid)
 
 
 @pytest.fixture

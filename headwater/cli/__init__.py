@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from headwater.cli import ca, demo, local
+from headwater.cli import ca, demo, hub, local
 from headwater.config import LocalSettings
 from headwater.local.errors import LocalStackError
 from headwater.registry.errors import RegistryError
@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 app.add_typer(local.app, name="local")
 app.add_typer(ca.app, name="ca")
+app.add_typer(hub.app, name="hub")
 app.command(name="demo")(demo.run)
 
 _errors = Console(stderr=True)

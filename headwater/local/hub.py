@@ -1,0 +1,188 @@
+"""Run the hub: uvicorn over HTTPS, demanding a client certificate from the hub CA on every connection.
+
+`serve` runs it in the foreground (`headwater hub serve`); `start_background` starts that same command
+as a detached process of the state folder, and `wait_until_healthy` waits until it answers.
+
+Files in the state folder:
+    identities/headwater-hub.crt|.key   the hub's server certificate, issued or renewed at start
+    hub/.lock                           serialises that issuance between hubs started together
+    hub/logs/hub.out                    output of a background hub
+"""
+
+import fcntl
+import logging
+import os
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import uvicorn
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from headwater.config import LocalSettings
+from headwater.ledger import open_hub_database, open_ledger
+from headwater.local import processes
+from headwater.local.broker import LocalBroker, Report
+from headwater.local.broker_tls import CertificateFiles, ensure_identity_files
+from headwater.local.errors import LocalStackError
+from headwater.registry.api.app import API_PREFIX, create_app
+from headwater.registry.api.deps import Readiness
+from headwater.registry.api.tls import ClientCertificateH11Protocol, client_ssl_context
+from headwater.registry.ca import CertificateKind, CertificateLedger
+from headwater.registry.database import create_database_engine
+from headwater.registry.services.schema_registry import SchemaRegistry
+
+logger = logging.getLogger(__name__)
+
+HUB_IDENTITY = "headwater-hub"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8443
+_BROKER_CHECK_TIMEOUT_S = 2.0
+
+
+def serve(
+    settings: LocalSettings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, report: Report = lambda _: None
+) -> None:
+    """Serve the hub in the foreground until interrupted (SIGINT or SIGTERM)."""
+    config = hub_config(settings, host, port, report)
+    report(f"Serving the hub on https://{host}:{port} to clients with certificates from {settings.ca_file}")
+    uvicorn.Server(config).run()
+
+
+def hub_config(settings: LocalSettings, host: str, port: int, report: Report = lambda _: None) -> uvicorn.Config:
+    """The uvicorn configuration of the hub; migrates the database and renews the server certificate."""
+    sessions = open_hub_database(settings)
+    ledger = open_ledger(settings, create_authority=False, sessions=sessions)
+    server_files = ensure_server_certificate(settings, ledger, report)
+    app = create_app(settings, ledger, SchemaRegistry(sessions), settings.admin_identity, readiness_checks(settings))
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=ClientCertificateH11Protocol,
+        # A WebSocket upgrade would reach the app without the TLS extension; the hub has no WebSockets.
+        ws="none",
+        ssl_certfile=server_files.certificate,
+        ssl_keyfile=server_files.key,
+        ssl_ca_certs=settings.ca_file,
+        ssl_cert_reqs=ssl.CERT_REQUIRED,
+    )
+
+
+def ensure_server_certificate(
+    settings: LocalSettings, ledger: CertificateLedger, report: Report = lambda _: None
+) -> CertificateFiles:
+    """Issue the hub's server certificate when it is missing or nears expiry.
+
+    uvicorn loads it once at start: a hub running longer than two thirds of the server certificate
+    lifetime must be restarted to renew it."""
+    with _hub_lock(settings):
+        files, issued = ensure_identity_files(
+            ledger, LocalBroker(settings).identities_dir, HUB_IDENTITY, settings.platform_domain, CertificateKind.SERVER
+        )
+    if issued is not None:
+        report(f"Issued the hub certificate (serial {issued.serial_hex})")
+    return files
+
+
+def readiness_checks(settings: LocalSettings) -> Readiness:
+    engine = create_database_engine(settings.resolved_database_url)
+    broker = LocalBroker(settings)
+    return lambda: {"database": _database_answers(engine), "broker": _broker_answers(broker)}
+
+
+def _database_answers(engine: Engine) -> bool:
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        logger.warning("hub database check failed", extra={"error": str(exc)})
+        return False
+    return True
+
+
+def _broker_answers(broker: LocalBroker) -> bool:
+    try:
+        # A fresh client each time: `headwater local up` may have renewed the admin certificate files.
+        admin = AdminClient(broker.admin_connection().client_config())
+        admin.list_topics(timeout=_BROKER_CHECK_TIMEOUT_S)
+    except (KafkaException, LocalStackError) as exc:
+        logger.warning("hub broker check failed", extra={"error": str(exc)})
+        return False
+    return True
+
+
+def start_background(settings: LocalSettings, port: int, host: str = DEFAULT_HOST) -> int:
+    """Start `headwater hub serve` as a detached process with these settings; returns its pid."""
+    log_file = background_log_file(settings)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-c", "from headwater.cli import main; main()"]
+    command += ["hub", "serve", "--host", host, "--port", str(port)]
+    with open(log_file, "ab") as output:
+        process = subprocess.Popen(
+            command,
+            # The child builds its settings from the environment, as every headwater command does.
+            env={**os.environ, **_settings_environment(settings)},
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    return process.pid
+
+
+def wait_until_healthy(settings: LocalSettings, pid: int, base_url: str, timeout_s: float = 30.0) -> None:
+    """Wait until the hub at `base_url` (https://host:port) answers its health check with 200, asking
+    as the admin identity; stops it and raises when it exits or stays unhealthy."""
+    admin = LocalBroker(settings).admin_files()
+    context = client_ssl_context(settings.ca_file, admin.certificate, admin.key)
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(base_url=base_url, verify=context, timeout=5.0) as client:
+        while True:
+            if not processes.is_alive(pid):
+                raise LocalStackError(f"The hub exited during start-up; see {background_log_file(settings)}.")
+            try:
+                response = client.get(f"{API_PREFIX}/health")
+                if response.status_code == httpx.codes.OK:
+                    return
+                last_answer = f"HTTP {response.status_code} {response.text}"
+            except httpx.TransportError as exc:
+                last_answer = f"{type(exc).__name__}: {exc}"
+            if time.monotonic() > deadline:
+                processes.stop_process(pid)
+                raise LocalStackError(
+                    f"The hub was not healthy within {timeout_s:.0f} s and was stopped ({last_answer}); "
+                    f"see {background_log_file(settings)}."
+                )
+            time.sleep(0.2)
+
+
+def background_log_file(settings: LocalSettings) -> Path:
+    return _hub_dir(settings) / "logs" / "hub.out"
+
+
+def _settings_environment(settings: LocalSettings) -> dict[str, str]:
+    prefix = settings.model_config.get("env_prefix", "")
+    values = settings.model_dump(exclude_none=True) | {"state_dir": settings.state_dir.resolve()}
+    return {f"{prefix}{name}".upper(): str(value) for name, value in values.items()}
+
+
+def _hub_dir(settings: LocalSettings) -> Path:
+    return settings.state_dir.resolve() / "hub"
+
+
+@contextmanager
+def _hub_lock(settings: LocalSettings) -> Iterator[None]:
+    _hub_dir(settings).mkdir(parents=True, exist_ok=True)
+    with open(_hub_dir(settings) / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

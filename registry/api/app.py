@@ -1,0 +1,44 @@
+"""The hub's FastAPI application: routers under `/api/v1`, every route behind a client certificate."""
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from headwater.registry.api.deps import HubContext, Readiness, current_identity
+from headwater.registry.api.errors import install_error_handlers
+from headwater.registry.api.routes import health, identity, schema_registry
+from headwater.registry.ca import CertificateLedger
+from headwater.registry.config import RegistrySettings
+from headwater.registry.services.schema_registry import SchemaRegistry
+
+API_PREFIX = "/api/v1"
+
+# On the router rather than on each route, so a route added later cannot forget authentication.
+api_router = APIRouter(dependencies=[Depends(current_identity)])
+api_router.include_router(health.router)
+api_router.include_router(identity.router)
+# Confluent clients call the registry at the root paths, not under /api/v1.
+confluent_router = APIRouter(dependencies=[Depends(current_identity)])
+confluent_router.include_router(schema_registry.router)
+
+
+def create_app(
+    settings: RegistrySettings,
+    ledger: CertificateLedger,
+    registry: SchemaRegistry,
+    admin_identity: str,
+    readiness: Readiness,
+) -> FastAPI:
+    """`admin_identity` names the identity whose callers get `Caller.is_admin`."""
+    # FastAPI serves its docs and OpenAPI document outside the routers, where no certificate check
+    # runs; a revoked certificate could still read them, so they are off.
+    app = FastAPI(title="headwater hub", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.hub = HubContext(
+        settings=settings,
+        ledger=ledger,
+        schema_registry=registry,
+        admin_identity=admin_identity,
+        readiness=readiness,
+    )
+    install_error_handlers(app)
+    app.include_router(api_router, prefix=API_PREFIX)
+    app.include_router(confluent_router)
+    return app

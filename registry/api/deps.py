@@ -1,0 +1,94 @@
+"""Dependencies shared by the routes: the hub's collaborators and the authenticated caller."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from fastapi import Depends, Request
+
+from headwater.registry.api.errors import (
+    ClientCertificateAnonymousError,
+    ClientCertificateMissingError,
+    ClientCertificateNotValidNowError,
+    ClientCertificateRevokedError,
+)
+from headwater.registry.ca import CertificateLedger
+from headwater.registry.config import RegistrySettings
+from headwater.registry.services.schema_registry import SchemaRegistry
+
+Readiness = Callable[[], dict[str, bool]]
+"""Named checks of what the hub needs (database, broker); each True when it answers."""
+
+
+@dataclass(frozen=True)
+class HubContext:
+    """What `create_app` was built with; kept on `app.state.hub`."""
+
+    settings: RegistrySettings
+    ledger: CertificateLedger
+    schema_registry: SchemaRegistry
+    admin_identity: str
+    readiness: Readiness
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The identity a request comes from, as its client certificate names it."""
+
+    identity: str
+    domain: str
+    serial: int
+    is_admin: bool
+
+
+def hub_context(request: Request) -> HubContext:
+    context: HubContext = request.app.state.hub
+    return context
+
+
+HubDep = Annotated[HubContext, Depends(hub_context)]
+
+
+def current_identity(request: Request, hub: HubDep) -> Caller:
+    """Authenticate the request by its client certificate.
+
+    The handshake already refused certificates from other CAs and out of their validity; this runs
+    for every request because a keep-alive connection can outlive its certificate, and a revocation
+    must apply to connections opened before it."""
+    certificate = _client_certificate(request)
+    serial = certificate.serial_number
+    now = datetime.now(UTC)
+    # X.509 validity includes both ends (RFC 5280, 4.1.2.5), as OpenSSL checks it at the handshake.
+    if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
+        raise ClientCertificateNotValidNowError(
+            serial, certificate.not_valid_before_utc, certificate.not_valid_after_utc
+        )
+    if hub.ledger.is_revoked(serial):
+        raise ClientCertificateRevokedError(serial)
+    identity = _subject_value(certificate, NameOID.COMMON_NAME)
+    domain = _subject_value(certificate, NameOID.ORGANIZATIONAL_UNIT_NAME)
+    if identity is None or domain is None:
+        raise ClientCertificateAnonymousError(serial)
+    return Caller(identity=identity, domain=domain, serial=serial, is_admin=identity == hub.admin_identity)
+
+
+CurrentIdentity = Annotated[Caller, Depends(current_identity)]
+
+
+def _client_certificate(request: Request) -> x509.Certificate:
+    """The first certificate of the ASGI TLS extension's chain (see `tls.py`)."""
+    tls = request.scope.get("extensions", {}).get("tls") or {}
+    chain = tls.get("client_cert_chain") or []
+    if not chain:
+        raise ClientCertificateMissingError()
+    return x509.load_pem_x509_certificate(chain[0].encode("ascii"))
+
+
+def _subject_value(certificate: x509.Certificate, oid: x509.ObjectIdentifier) -> str | None:
+    attributes = certificate.subject.get_attributes_for_oid(oid)
+    if len(attributes) != 1 or not isinstance(attributes[0].value, str):
+        return None
+    return attributes[0].value

@@ -1,0 +1,117 @@
+"""Move a whole schema registry between hubs (SQLite to PostgreSQL included), keeping every schema id:
+records already in Kafka carry those ids, so a copy that renumbered them would orphan the records."""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from headwater.registry.models import RegistrySetting, SchemaText, SubjectVersion
+from headwater.registry.schema_registry_errors import (
+    InvalidSchemaVersionError,
+    OperationNotPermittedError,
+    SchemaIdConflictError,
+)
+from headwater.registry.schemas import InvalidSchemaError, parse_schema
+from headwater.registry.services.schema_registry import schema_fingerprint
+
+EXPORT_FORMAT = "headwater-schema-registry/1"
+
+
+@dataclass(frozen=True)
+class TransferCounts:
+    schemas: int
+    versions: int
+    settings: int
+
+
+def export_registry(sessions: sessionmaker[Session]) -> dict[str, Any]:
+    """Every schema (with its id), every subject version (soft-deleted ones too) and every setting."""
+    with sessions() as session:
+        schemas = session.scalars(select(SchemaText).order_by(SchemaText.id))
+        versions = session.scalars(select(SubjectVersion).order_by(SubjectVersion.subject, SubjectVersion.version))
+        settings = session.scalars(select(RegistrySetting).order_by(RegistrySetting.scope))
+        return {
+            "format": EXPORT_FORMAT,
+            "schemas": [
+                {
+                    "id": row.id,
+                    "schema_type": row.schema_type,
+                    "schema": row.text,
+                    "created_at": row.created_at.isoformat(),
+                }
+                for row in schemas
+            ],
+            "versions": [
+                {
+                    "subject": row.subject,
+                    "version": row.version,
+                    "id": row.schema_id,
+                    "deleted": row.deleted,
+                    "created_at": row.created_at.isoformat(),
+                }
+                for row in versions
+            ],
+            "settings": [
+                {"scope": row.scope, "compatibility": row.compatibility, "mode": row.mode} for row in settings
+            ],
+        }
+
+
+def import_registry(sessions: sessionmaker[Session], document: dict[str, Any]) -> TransferCounts:
+    """Load an export into an EMPTY registry in one transaction: all of it, or nothing."""
+    if document.get("format") != EXPORT_FORMAT:
+        raise OperationNotPermittedError(
+            f"Not a headwater registry export (format {document.get('format')!r}, expected {EXPORT_FORMAT!r})."
+        )
+    with sessions.begin() as session:
+        if session.scalar(select(func.count()).select_from(SchemaText)):
+            raise OperationNotPermittedError(
+                "The target registry already holds schemas; import only into an empty hub so no id can collide."
+            )
+        for entry in document["schemas"]:
+            _check_schema(entry)
+            session.add(
+                SchemaText(
+                    id=entry["id"],
+                    schema_type=entry["schema_type"],
+                    text=entry["schema"],
+                    fingerprint=schema_fingerprint(entry["schema_type"], entry["schema"]),
+                    created_at=datetime.fromisoformat(entry["created_at"]),
+                )
+            )
+        session.flush()
+        known = {entry["id"] for entry in document["schemas"]}
+        for entry in document["versions"]:
+            if entry["id"] not in known:
+                raise SchemaIdConflictError(
+                    f"{entry['subject']} version {entry['version']} points at schema id {entry['id']}, "
+                    "which the export does not hold."
+                )
+            session.add(
+                SubjectVersion(
+                    subject=entry["subject"],
+                    version=entry["version"],
+                    schema_id=entry["id"],
+                    deleted=entry["deleted"],
+                    created_at=datetime.fromisoformat(entry["created_at"]),
+                )
+            )
+        for entry in document["settings"]:
+            session.add(RegistrySetting(scope=entry["scope"], compatibility=entry["compatibility"], mode=entry["mode"]))
+    return TransferCounts(len(document["schemas"]), len(document["versions"]), len(document["settings"]))
+
+
+def _check_schema(entry: dict[str, Any]) -> None:
+    """The registry never stores an invalid schema, not even through an import."""
+    try:
+        parse_schema(entry["schema"])
+    except InvalidSchemaError as exc:
+        raise InvalidSchemaVersionError(f"Schema id {entry['id']} in the export is invalid: {exc}") from exc
+
+
+def dumps(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"

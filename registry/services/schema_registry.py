@@ -1,0 +1,429 @@
+"""Schema-registry use cases and their transaction boundaries (Confluent-compatible semantics).
+
+Schema ids are global: one distinct schema text has one id under every subject, and ids never
+change, because records in Kafka carry them. Versions are per subject and never reused.
+"""
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from headwater.registry.models import RegistrySetting, SchemaText, SubjectGrant, SubjectVersion
+from headwater.registry.schema_registry_errors import (
+    IncompatibleSchemaVersionError,
+    InvalidCompatibilityLevelError,
+    InvalidModeError,
+    InvalidSchemaVersionError,
+    OperationNotPermittedError,
+    SchemaIdConflictError,
+    SchemaNotFoundError,
+    SubjectCompatibilityNotConfiguredError,
+    SubjectModeNotConfiguredError,
+    SubjectNotFoundError,
+    SubjectNotSoftDeletedError,
+    SubjectSoftDeletedError,
+    VersionNotFoundError,
+    VersionNotSoftDeletedError,
+    VersionSoftDeletedError,
+)
+from headwater.registry.schemas import AvroSchema, InvalidSchemaError, parse_schema
+from headwater.registry.schemas.compatibility import CompatibilityLevel, check_compatibility
+from headwater.registry.services.subjects import Latest, parse_version, validate_subject
+
+AVRO = "AVRO"
+GLOBAL_SCOPE = ""
+DEFAULT_LEVEL = CompatibilityLevel.BACKWARD
+_RETRIES_ON_ID_RACE = 5
+T = TypeVar("T")
+
+
+class Mode(StrEnum):
+    READWRITE = "READWRITE"
+    READONLY = "READONLY"
+    IMPORT = "IMPORT"
+
+
+@dataclass(frozen=True)
+class SchemaSubmission:
+    """A schema as a client sends it (register, lookup, compatibility check)."""
+
+    text: str
+    schema_type: str = AVRO
+    has_references: bool = False
+    schema_id: int | None = None
+    """Only in IMPORT mode: the id the schema had on the hub it comes from."""
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    subject: str
+    version: int
+    schema_id: int
+    schema_type: str
+    text: str
+    deleted: bool
+
+
+def schema_fingerprint(schema_type: str, text: str) -> str:
+    """The key under which one schema text gets one global id."""
+    return hashlib.sha256(f"{schema_type}\n{text}".encode()).hexdigest()
+
+
+def _parse(submission: SchemaSubmission) -> AvroSchema:
+    if submission.schema_type.upper() != AVRO:
+        raise InvalidSchemaVersionError(
+            f"Invalid schema type '{submission.schema_type}': this registry accepts AVRO schemas only."
+        )
+    if submission.has_references:
+        raise InvalidSchemaVersionError(
+            "Schema references are not supported yet: inline the referenced named types into the schema."
+        )
+    try:
+        return parse_schema(submission.text)
+    except InvalidSchemaError as exc:
+        raise InvalidSchemaVersionError(f"Invalid AVRO schema: {exc}") from exc
+
+
+def _stored_text(schema: AvroSchema, normalize: bool) -> str:
+    return schema.normalized_text if normalize else schema.canonical_text
+
+
+def _registered(row: SubjectVersion) -> RegisteredVersion:
+    return RegisteredVersion(
+        row.subject, row.version, row.schema_id, row.schema.schema_type, row.schema.text, row.deleted
+    )
+
+
+class SchemaRegistry:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    # -- writes ------------------------------------------------------------------------------
+    def register(self, subject: str, submission: SchemaSubmission, normalize: bool = False) -> RegisteredVersion:
+        """Register a schema version, or return the existing live version holding the same schema."""
+        validate_subject(subject)
+        schema = _parse(submission)
+        text = _stored_text(schema, normalize)
+        return self._retrying(lambda session: self._register(session, subject, submission, schema, text))
+
+    def _register(
+        self, session: Session, subject: str, submission: SchemaSubmission, schema: AvroSchema, text: str
+    ) -> RegisteredVersion:
+        mode = self._effective_mode(session, subject)
+        if mode is Mode.READONLY:
+            raise OperationNotPermittedError(f"Subject '{subject}' is in READONLY mode; writes are refused.")
+        importing = mode is Mode.IMPORT
+        if submission.schema_id is not None and not importing:
+            raise OperationNotPermittedError("A schema id may be given only in IMPORT mode.")
+        fingerprint = schema_fingerprint(AVRO, text)
+        rows = self._versions(session, subject)
+        for row in rows:
+            if not row.deleted and row.schema.fingerprint == fingerprint:
+                return _registered(row)
+        if not importing:
+            self._check_compatible(session, subject, schema, [row for row in rows if not row.deleted])
+        schema_row = self._schema_row(session, fingerprint, text, submission.schema_id)
+        version = submission.version or max((row.version for row in rows), default=0) + 1
+        row = SubjectVersion(
+            subject=subject, version=version, schema_id=schema_row.id, deleted=False, created_at=datetime.now(UTC)
+        )
+        row.schema = schema_row
+        session.add(row)
+        session.flush()
+        return _registered(row)
+
+    def _check_compatible(
+        self, session: Session, subject: str, schema: AvroSchema, live: Sequence[SubjectVersion]
+    ) -> None:
+        level = self._effective_level(session, subject)
+        previous = [parse_schema(row.schema.text) for row in live]
+        problems = check_compatibility(level, schema, previous)
+        if problems:
+            raise IncompatibleSchemaVersionError(subject, level.value, [str(problem) for problem in problems])
+
+    def _schema_row(self, session: Session, fingerprint: str, text: str, wanted_id: int | None) -> SchemaText:
+        existing = session.scalar(select(SchemaText).where(SchemaText.fingerprint == fingerprint))
+        if existing is not None:
+            if wanted_id is not None and existing.id != wanted_id:
+                raise SchemaIdConflictError(
+                    f"This schema already has id {existing.id} here, not {wanted_id}; import into an empty hub."
+                )
+            return existing
+        if wanted_id is not None and session.get(SchemaText, wanted_id) is not None:
+            raise SchemaIdConflictError(f"Schema id {wanted_id} already holds another schema here.")
+        schema_id = wanted_id or (session.scalar(select(func.max(SchemaText.id))) or 0) + 1
+        row = SchemaText(
+            id=schema_id, schema_type=AVRO, text=text, fingerprint=fingerprint, created_at=datetime.now(UTC)
+        )
+        session.add(row)
+        return row
+
+    def _retrying(self, work: Callable[[Session], T]) -> T:
+        """New ids and versions are max+1: two concurrent registrations may pick the same one, and the
+        unique constraints make one of them fail; it then runs again on the new state."""
+        for attempt in range(_RETRIES_ON_ID_RACE):
+            try:
+                with self._sessions.begin() as session:
+                    return work(session)
+            except IntegrityError:
+                if attempt == _RETRIES_ON_ID_RACE - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def delete_version(self, subject: str, version_text: str, permanent: bool) -> int:
+        version = parse_version(version_text)
+        with self._sessions.begin() as session:
+            self._refuse_in_readonly(session, subject)
+            rows = self._existing_versions(session, subject)
+            # A numbered version is found even when soft-deleted (to answer 40406 rather than 40402);
+            # `latest` means the newest live version for a soft delete.
+            row = self._pick(rows, subject, version, include_deleted=permanent or version != "latest")
+            if permanent:
+                if not row.deleted:
+                    raise VersionNotSoftDeletedError(subject, row.version)
+                session.delete(row)
+            elif row.deleted:
+                raise VersionSoftDeletedError(subject, row.version)
+            else:
+                row.deleted = True
+            return row.version
+
+    def delete_subject(self, subject: str, permanent: bool) -> list[int]:
+        with self._sessions.begin() as session:
+            self._refuse_in_readonly(session, subject)
+            rows = self._existing_versions(session, subject)
+            live = [row for row in rows if not row.deleted]
+            if permanent:
+                if live:
+                    raise SubjectNotSoftDeletedError(subject)
+                for row in rows:
+                    session.delete(row)
+                return [row.version for row in rows]
+            if not live:
+                raise SubjectSoftDeletedError(subject)
+            for row in live:
+                row.deleted = True
+            return [row.version for row in live]
+
+    # -- reads -------------------------------------------------------------------------------
+    def lookup(self, subject: str, submission: SchemaSubmission, include_deleted: bool) -> RegisteredVersion:
+        schema = _parse(submission)
+        fingerprints = {
+            schema_fingerprint(AVRO, schema.canonical_text),
+            schema_fingerprint(AVRO, schema.normalized_text),
+        }
+        with self._sessions() as session:
+            rows = self._existing_versions(session, subject)
+            matches = [
+                row for row in rows if row.schema.fingerprint in fingerprints and (include_deleted or not row.deleted)
+            ]
+            if not matches:
+                raise SchemaNotFoundError("Schema not found under this subject. Register it first.")
+            return _registered(matches[-1])
+
+    def schema_by_id(self, schema_id: int) -> SchemaText:
+        with self._sessions() as session:
+            row = session.get(SchemaText, schema_id)
+            if row is None:
+                raise SchemaNotFoundError(f"Schema {schema_id} not found")
+            return row
+
+    def versions_of_schema(self, schema_id: int, include_deleted: bool) -> list[tuple[str, int]]:
+        self.schema_by_id(schema_id)
+        query = select(SubjectVersion.subject, SubjectVersion.version).where(SubjectVersion.schema_id == schema_id)
+        if not include_deleted:
+            query = query.where(SubjectVersion.deleted.is_(False))
+        with self._sessions() as session:
+            return [
+                (subject, version)
+                for subject, version in session.execute(query.order_by(SubjectVersion.subject, SubjectVersion.version))
+            ]
+
+    def subjects(self, include_deleted: bool, deleted_only: bool, prefix: str | None) -> list[str]:
+        with self._sessions() as session:
+            live = set(session.scalars(select(SubjectVersion.subject).where(SubjectVersion.deleted.is_(False))))
+            every = set(session.scalars(select(SubjectVersion.subject)))
+        chosen = every - live if deleted_only else every if include_deleted else live
+        return sorted(subject for subject in chosen if prefix is None or subject.startswith(prefix))
+
+    def versions(self, subject: str, include_deleted: bool, deleted_only: bool) -> list[int]:
+        with self._sessions() as session:
+            rows = self._existing_versions(session, subject)
+        chosen = [row.version for row in rows if (row.deleted if deleted_only else include_deleted or not row.deleted)]
+        if not chosen and not (include_deleted or deleted_only):
+            raise SubjectNotFoundError(subject)
+        return chosen
+
+    def version(self, subject: str, version_text: str, include_deleted: bool) -> RegisteredVersion:
+        version = parse_version(version_text)
+        with self._sessions() as session:
+            rows = self._existing_versions(session, subject)
+            return _registered(self._pick(rows, subject, version, include_deleted))
+
+    # -- compatibility checks ----------------------------------------------------------------
+    def check_against_version(self, subject: str, version_text: str, submission: SchemaSubmission) -> list[str]:
+        """Confluent checks only the version named, even under a transitive level; `latest` on a
+        subject without live versions is compatible."""
+        version = parse_version(version_text)
+        schema = _parse(submission)
+        with self._sessions() as session:
+            level = self._effective_level(session, subject)
+            rows = self._versions(session, subject)
+            live = [row for row in rows if not row.deleted]
+            if version == "latest" and not live:
+                return []
+            if not rows:
+                raise SubjectNotFoundError(subject)
+            target = self._pick(rows, subject, version, include_deleted=False)
+            previous = [parse_schema(target.schema.text)]
+        return [str(problem) for problem in check_compatibility(level, schema, previous)]
+
+    def check_against_level(self, subject: str, submission: SchemaSubmission) -> list[str]:
+        schema = _parse(submission)
+        with self._sessions() as session:
+            level = self._effective_level(session, subject)
+            live = [row for row in self._versions(session, subject) if not row.deleted]
+            previous = [parse_schema(row.schema.text) for row in live]
+        return [str(problem) for problem in check_compatibility(level, schema, previous)]
+
+    # -- settings ----------------------------------------------------------------------------
+    def compatibility(self, subject: str | None, default_to_global: bool) -> CompatibilityLevel:
+        with self._sessions() as session:
+            if subject is None:
+                return self._global_level(session)
+            setting = session.get(RegistrySetting, subject)
+            if setting is not None and setting.compatibility is not None:
+                return CompatibilityLevel(setting.compatibility)
+            if default_to_global:
+                return self._global_level(session)
+            raise SubjectCompatibilityNotConfiguredError(subject)
+
+    def set_compatibility(self, subject: str | None, level_text: str) -> CompatibilityLevel:
+        try:
+            level = CompatibilityLevel.parse(level_text)
+        except ValueError as exc:
+            raise InvalidCompatibilityLevelError(str(exc)) from exc
+        with self._sessions.begin() as session:
+            self._setting(session, subject).compatibility = level.value
+        return level
+
+    def delete_compatibility(self, subject: str | None) -> CompatibilityLevel:
+        previous = self.compatibility(subject, default_to_global=False)
+        with self._sessions.begin() as session:
+            self._setting(session, subject).compatibility = None
+        return previous
+
+    def mode(self, subject: str | None, default_to_global: bool) -> Mode:
+        with self._sessions() as session:
+            if subject is None:
+                return self._global_mode(session)
+            setting = session.get(RegistrySetting, subject)
+            if setting is not None and setting.mode is not None:
+                return Mode(setting.mode)
+            if default_to_global:
+                return self._global_mode(session)
+            raise SubjectModeNotConfiguredError(subject)
+
+    def set_mode(self, subject: str | None, mode_text: str, force: bool) -> Mode:
+        try:
+            mode = Mode(mode_text.upper())
+        except ValueError as exc:
+            raise InvalidModeError(mode_text) from exc
+        with self._sessions.begin() as session:
+            if mode is Mode.IMPORT and not force and self._holds_versions(session, subject):
+                raise OperationNotPermittedError(
+                    "Cannot switch to IMPORT mode while subjects hold versions (ids could collide); "
+                    "import into an empty hub, or pass force=true."
+                )
+            self._setting(session, subject).mode = mode.value
+        return mode
+
+    def delete_mode(self, subject: str) -> Mode:
+        previous = self.mode(subject, default_to_global=False)
+        with self._sessions.begin() as session:
+            self._setting(session, subject).mode = None
+        return previous
+
+    # -- write authorisation -----------------------------------------------------------------
+    def grant_subject(self, subject: str, identity: str) -> None:
+        validate_subject(subject)
+        with self._sessions.begin() as session:
+            if session.get(SubjectGrant, (subject, identity)) is None:
+                session.add(SubjectGrant(subject=subject, identity_name=identity, granted_at=datetime.now(UTC)))
+
+    def may_write(self, subject: str, identity: str) -> bool:
+        with self._sessions() as session:
+            return session.get(SubjectGrant, (subject, identity)) is not None
+
+    # -- helpers -----------------------------------------------------------------------------
+    @staticmethod
+    def _versions(session: Session, subject: str) -> list[SubjectVersion]:
+        query = select(SubjectVersion).where(SubjectVersion.subject == subject).order_by(SubjectVersion.version)
+        return list(session.scalars(query))
+
+    def _existing_versions(self, session: Session, subject: str) -> list[SubjectVersion]:
+        rows = self._versions(session, subject)
+        if not rows:
+            raise SubjectNotFoundError(subject)
+        return rows
+
+    @staticmethod
+    def _pick(
+        rows: Sequence[SubjectVersion], subject: str, version: int | Latest, include_deleted: bool
+    ) -> SubjectVersion:
+        visible = [row for row in rows if include_deleted or not row.deleted]
+        if version == "latest":
+            if not visible:
+                raise VersionNotFoundError(subject, "latest")
+            return visible[-1]
+        for row in visible:
+            if row.version == version:
+                return row
+        raise VersionNotFoundError(subject, version)
+
+    @staticmethod
+    def _setting(session: Session, subject: str | None) -> RegistrySetting:
+        scope = GLOBAL_SCOPE if subject is None else validate_subject(subject)
+        setting = session.get(RegistrySetting, scope)
+        if setting is None:
+            setting = RegistrySetting(scope=scope)
+            session.add(setting)
+        return setting
+
+    def _global_level(self, session: Session) -> CompatibilityLevel:
+        setting = session.get(RegistrySetting, GLOBAL_SCOPE)
+        return CompatibilityLevel(setting.compatibility) if setting and setting.compatibility else DEFAULT_LEVEL
+
+    def _effective_level(self, session: Session, subject: str) -> CompatibilityLevel:
+        setting = session.get(RegistrySetting, subject)
+        if setting is not None and setting.compatibility is not None:
+            return CompatibilityLevel(setting.compatibility)
+        return self._global_level(session)
+
+    def _global_mode(self, session: Session) -> Mode:
+        setting = session.get(RegistrySetting, GLOBAL_SCOPE)
+        return Mode(setting.mode) if setting and setting.mode else Mode.READWRITE
+
+    def _effective_mode(self, session: Session, subject: str) -> Mode:
+        setting = session.get(RegistrySetting, subject)
+        if setting is not None and setting.mode is not None:
+            return Mode(setting.mode)
+        return self._global_mode(session)
+
+    def _refuse_in_readonly(self, session: Session, subject: str) -> None:
+        if self._effective_mode(session, subject) is Mode.READONLY:
+            raise OperationNotPermittedError(f"Subject '{subject}' is in READONLY mode; writes are refused.")
+
+    def _holds_versions(self, session: Session, subject: str | None) -> bool:
+        query = select(func.count()).select_from(SubjectVersion)
+        if subject is not None:
+            query = query.where(SubjectVersion.subject == subject)
+        return bool(session.scalar(query))

@@ -1,0 +1,28 @@
+"""Parsing of the identifiers that appear in registry paths: subject names and version ids."""
+
+from typing import Literal
+
+from headwater.registry.schema_registry_errors import InvalidSubjectError, InvalidVersionError
+
+MAX_SUBJECT_LENGTH = 255
+MAX_VERSION = 2**31 - 1
+Latest = Literal["latest"]
+
+
+def validate_subject(subject: str) -> str:
+    if not subject:
+        raise InvalidSubjectError(subject, "it is empty")
+    if len(subject) > MAX_SUBJECT_LENGTH:
+        raise InvalidSubjectError(subject[:40] + "...", f"it is longer than {MAX_SUBJECT_LENGTH} characters")
+    if any(not character.isprintable() for character in subject):
+        raise InvalidSubjectError(subject.encode("unicode_escape").decode(), "it contains control characters")
+    return subject
+
+
+def parse_version(text: str) -> int | Latest:
+    """`latest` (or Confluent's alias -1), or a version number between 1 and 2^31-1."""
+    if text == "latest" or text == "-1":
+        return "latest"
+    if text.isdigit() and 1 <= int(text) <= MAX_VERSION:
+        return int(text)
+    raise InvalidVersionError(text)
