@@ -10,6 +10,7 @@ class LocalSettings(RegistrySettings):
     kafka_version: str = "4.4.0"
     kafka_port: int = 9094
     controller_port: int = 9095
+    hub_port: int = 8443
     broker_heap_mb: int = 512
     broker_identity: str = "headwater-broker"
     admin_identity: str = "headwater-admin"

@@ -11,8 +11,8 @@ from confluent_kafka.admin import AdminClient
 
 from headwater.config import LocalSettings
 from headwater.ledger import open_ledger
-from headwater.local.broker import LocalBroker
 from headwater.local.errors import LocalStackError
+from headwater.local.stack import LocalStack
 from headwater.producers.connection import MtlsConnection
 from headwater.registry.kafka_acls import consumer_bindings, consumer_group_prefix, create_acls, producer_bindings
 from headwater.registry.kafka_topics import create_stream_topic
@@ -32,8 +32,9 @@ class DemoResult:
 
 
 def run_demo(settings: LocalSettings, report: Callable[[str], None]) -> DemoResult:
-    broker = LocalBroker(settings)
-    status = broker.up(report)
+    stack = LocalStack(settings)
+    status = stack.up(report).broker
+    broker = stack.broker
     admin_connection = broker.admin_connection()
     admin = AdminClient(admin_connection.client_config())
 

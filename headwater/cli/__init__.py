@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from headwater.cli import ca, demo, hub, local
+from headwater.cli import ca, demo, hub, local, registry
 from headwater.config import LocalSettings
 from headwater.local.errors import LocalStackError
 from headwater.registry.errors import RegistryError
@@ -20,6 +20,7 @@ app = typer.Typer(
 app.add_typer(local.app, name="local")
 app.add_typer(ca.app, name="ca")
 app.add_typer(hub.app, name="hub")
+app.add_typer(registry.app, name="registry")
 app.command(name="demo")(demo.run)
 
 _errors = Console(stderr=True)

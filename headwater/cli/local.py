@@ -8,20 +8,25 @@ from rich.table import Table
 
 from headwater.cli.context import settings_of
 from headwater.cli.progress import steps
-from headwater.local.broker import BrokerStatus, LocalBroker
+from headwater.local.broker import LocalBroker
 from headwater.local.errors import LocalStackError
+from headwater.local.stack import LocalStack, StackStatus
 
 app = typer.Typer(help="Run the local stack: a Kafka broker with mTLS and ACLs.", no_args_is_help=True)
 console = Console()
 
 
-def _render(status: BrokerStatus) -> Table:
+def _render(status: StackStatus) -> Table:
+    broker = status.broker
     table = Table(show_header=False, box=None)
-    table.add_row("bootstrap", status.bootstrap_servers or "-")
-    table.add_row("pid", str(status.pid) if status.pid else "not running")
-    table.add_row("cluster id", status.cluster_id or "-")
-    table.add_row("answering", "[green]yes[/]" if status.answering else "[red]no[/]")
-    table.add_row("state folder", str(status.state_dir))
+    table.add_row("bootstrap", broker.bootstrap_servers or "-")
+    table.add_row("broker pid", str(broker.pid) if broker.pid else "not running")
+    table.add_row("cluster id", broker.cluster_id or "-")
+    table.add_row("answering", "[green]yes[/]" if broker.answering else "[red]no[/]")
+    table.add_row("hub", status.hub_url or "-")
+    table.add_row("hub pid", str(status.hub_pid) if status.hub_pid else "not running")
+    table.add_row("hub healthy", "[green]yes[/]" if status.hub_healthy else "[red]no[/]")
+    table.add_row("state folder", str(broker.state_dir))
     return table
 
 
@@ -38,13 +43,13 @@ def up(
         for key, value in {"kafka_port": kafka_port, "controller_port": controller_port}.items()
         if value is not None
     }
-    broker = LocalBroker(settings.model_copy(update=updates))
-    _refuse_port_change(broker, kafka_port, controller_port)
-    with steps(console, "Starting the local broker") as report:
-        status = broker.up(report)
+    stack = LocalStack(settings.model_copy(update=updates))
+    _refuse_port_change(stack.broker, kafka_port, controller_port)
+    with steps(console, "Starting the local broker and hub") as report:
+        status = stack.up(report)
     console.print(_render(status))
-    verb = "started in" if status.started_now else "already running; checked in"
-    console.print(f"Broker {verb} {status.elapsed_s:.1f} s. Client settings: {broker.env_file}")
+    verb = "started in" if status.broker.started_now else "already running; checked in"
+    console.print(f"Broker {verb} {status.broker.elapsed_s:.1f} s. Client settings: {stack.env_file}")
 
 
 def _refuse_port_change(broker: LocalBroker, kafka_port: int | None, controller_port: int | None) -> None:
@@ -68,18 +73,18 @@ def down(
     context: typer.Context,
     purge: Annotated[bool, typer.Option(help="Also delete the broker's data (topics are lost).")] = False,
 ) -> None:
-    """Stop the broker this state folder started (only that process)."""
-    console.print(LocalBroker(settings_of(context)).down(purge=purge))
+    """Stop the hub and the broker this state folder started (only those processes)."""
+    console.print(LocalStack(settings_of(context)).down(purge=purge))
 
 
 @app.command()
 def status(context: typer.Context) -> None:
-    """Show bootstrap address, pid, cluster id and whether the broker answers."""
-    result = LocalBroker(settings_of(context)).status()
-    if result.cluster_id is None:
-        raise LocalStackError(f"No broker in {result.state_dir}; run `headwater local up`.")
+    """Show bootstrap address, pids, cluster id, hub address and whether both answer."""
+    result = LocalStack(settings_of(context)).status()
+    if result.broker.cluster_id is None:
+        raise LocalStackError(f"No broker in {result.broker.state_dir}; run `headwater local up`.")
     console.print(_render(result))
-    if not result.answering:
+    if not (result.broker.answering and result.hub_healthy):
         raise typer.Exit(code=3)
 
 

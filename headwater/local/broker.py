@@ -10,13 +10,11 @@ State folder layout (default `.headwater/`):
     broker/*.properties       generated configuration
     broker/data/              Kafka log directory
     broker/logs/              server.log (log4j) and jvm.out (stdout/stderr)
-    local.env                 KEY=VALUE lines for clients and scripts
 """
 
 import base64
 import fcntl
 import json
-import shlex
 import shutil
 import subprocess
 import time
@@ -107,10 +105,6 @@ class LocalBroker:
     def log_dir(self) -> Path:
         return self.broker_dir / "logs"
 
-    @property
-    def env_file(self) -> Path:
-        return self.state_dir / "local.env"
-
     def identity_files(self, identity: str) -> CertificateFiles:
         return CertificateFiles.of_identity(self.identities_dir, identity)
 
@@ -143,7 +137,6 @@ class LocalBroker:
             report("Starting the broker")
             pid = self._launch(java, lib_dir)
             self._wait_until_answering(pid, state, report)
-            self._write_env_file(state)
             return self._status(state, pid, started_now=True, elapsed_s=time.monotonic() - started)
 
     def down(self, purge: bool = False) -> str:
@@ -422,17 +415,6 @@ class LocalBroker:
             if path.is_file():
                 lines += path.read_text(errors="replace").splitlines()
         return _summarise_java_output("\n".join(lines))
-
-    def _write_env_file(self, state: BrokerState) -> None:
-        admin = self.admin_files()
-        values = {
-            "HEADWATER_STATE_DIR": self.state_dir,
-            "HEADWATER_BOOTSTRAP_SERVERS": f"localhost:{state.kafka_port}",
-            "HEADWATER_CA_FILE": self.settings.ca_file,
-            "HEADWATER_ADMIN_CERT_FILE": admin.certificate,
-            "HEADWATER_ADMIN_KEY_FILE": admin.key,
-        }
-        self.env_file.write_text("".join(f"{key}={shlex.quote(str(value))}\n" for key, value in values.items()))
 
     def _status(self, state: BrokerState, pid: int | None, started_now: bool, elapsed_s: float) -> BrokerStatus:
         return BrokerStatus(

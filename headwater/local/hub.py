@@ -125,7 +125,8 @@ def start_background(settings: LocalSettings, port: int, host: str = DEFAULT_HOS
     log_file = background_log_file(settings)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-c", "from headwater.cli import main; main()"]
-    command += ["hub", "serve", "--host", host, "--port", str(port)]
+    # --state-dir on the command line lets `headwater local down` recognise this folder's hub by pid.
+    command += ["--state-dir", str(settings.state_dir.resolve()), "hub", "serve", "--host", host, "--port", str(port)]
     with open(log_file, "ab") as output:
         process = subprocess.Popen(
             command,
@@ -140,7 +141,9 @@ def start_background(settings: LocalSettings, port: int, host: str = DEFAULT_HOS
     return process.pid
 
 
-def wait_until_healthy(settings: LocalSettings, pid: int, base_url: str, timeout_s: float = 30.0) -> None:
+def wait_until_healthy(
+    settings: LocalSettings, pid: int, base_url: str, timeout_s: float = 30.0, stop_on_timeout: bool = True
+) -> None:
     """Wait until the hub at `base_url` (https://host:port) answers its health check with 200, asking
     as the admin identity; stops it and raises when it exits or stays unhealthy."""
     admin = LocalBroker(settings).admin_files()
@@ -158,9 +161,11 @@ def wait_until_healthy(settings: LocalSettings, pid: int, base_url: str, timeout
             except httpx.TransportError as exc:
                 last_answer = f"{type(exc).__name__}: {exc}"
             if time.monotonic() > deadline:
-                processes.stop_process(pid)
+                if stop_on_timeout:
+                    processes.stop_process(pid)
+                stopped = " and was stopped" if stop_on_timeout else ""
                 raise LocalStackError(
-                    f"The hub was not healthy within {timeout_s:.0f} s and was stopped ({last_answer}); "
+                    f"The hub was not healthy within {timeout_s:.0f} s{stopped} ({last_answer}); "
                     f"see {background_log_file(settings)}."
                 )
             time.sleep(0.2)

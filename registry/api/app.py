@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Depends, FastAPI
 
 from headwater.registry.api.deps import HubContext, Readiness, current_identity
+from headwater.registry.api.encoded_slashes import EncodedSlashMiddleware
 from headwater.registry.api.errors import install_error_handlers
 from headwater.registry.api.routes import health, identity, schema_registry
 from headwater.registry.ca import CertificateLedger
@@ -39,6 +40,7 @@ def create_app(
         readiness=readiness,
     )
     install_error_handlers(app)
+    app.add_middleware(EncodedSlashMiddleware)
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(confluent_router)
     return app

@@ -67,42 +67,61 @@ def import_registry(sessions: sessionmaker[Session], document: dict[str, Any]) -
         raise OperationNotPermittedError(
             f"Not a headwater registry export (format {document.get('format')!r}, expected {EXPORT_FORMAT!r})."
         )
+    schemas, versions, settings = (_section(document, name) for name in ("schemas", "versions", "settings"))
     with sessions.begin() as session:
-        if session.scalar(select(func.count()).select_from(SchemaText)):
+        if any(session.scalar(select(func.count()).select_from(table)) for table in _REGISTRY_TABLES):
             raise OperationNotPermittedError(
-                "The target registry already holds schemas; import only into an empty hub so no id can collide."
+                "The target registry already holds schemas, versions or settings; "
+                "import only into an empty hub so no id can collide."
             )
-        for entry in document["schemas"]:
-            _check_schema(entry)
-            session.add(
-                SchemaText(
-                    id=entry["id"],
-                    schema_type=entry["schema_type"],
-                    text=entry["schema"],
-                    fingerprint=schema_fingerprint(entry["schema_type"], entry["schema"]),
-                    created_at=datetime.fromisoformat(entry["created_at"]),
+        try:
+            for entry in schemas:
+                _check_schema(entry)
+                session.add(
+                    SchemaText(
+                        id=entry["id"],
+                        schema_type=entry["schema_type"],
+                        text=entry["schema"],
+                        fingerprint=schema_fingerprint(entry["schema_type"], entry["schema"]),
+                        created_at=datetime.fromisoformat(entry["created_at"]),
+                    )
                 )
-            )
-        session.flush()
-        known = {entry["id"] for entry in document["schemas"]}
-        for entry in document["versions"]:
-            if entry["id"] not in known:
-                raise SchemaIdConflictError(
-                    f"{entry['subject']} version {entry['version']} points at schema id {entry['id']}, "
-                    "which the export does not hold."
+            session.flush()
+            known = {entry["id"] for entry in schemas}
+            for entry in versions:
+                if entry["id"] not in known:
+                    raise SchemaIdConflictError(
+                        f"{entry['subject']} version {entry['version']} points at schema id {entry['id']}, "
+                        "which the export does not hold."
+                    )
+                session.add(
+                    SubjectVersion(
+                        subject=entry["subject"],
+                        version=entry["version"],
+                        schema_id=entry["id"],
+                        deleted=entry["deleted"],
+                        created_at=datetime.fromisoformat(entry["created_at"]),
+                    )
                 )
-            session.add(
-                SubjectVersion(
-                    subject=entry["subject"],
-                    version=entry["version"],
-                    schema_id=entry["id"],
-                    deleted=entry["deleted"],
-                    created_at=datetime.fromisoformat(entry["created_at"]),
+            for entry in settings:
+                session.add(
+                    RegistrySetting(scope=entry["scope"], compatibility=entry["compatibility"], mode=entry["mode"])
                 )
-            )
-        for entry in document["settings"]:
-            session.add(RegistrySetting(scope=entry["scope"], compatibility=entry["compatibility"], mode=entry["mode"]))
-    return TransferCounts(len(document["schemas"]), len(document["versions"]), len(document["settings"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise OperationNotPermittedError(
+                f"The export has a malformed entry ({exc!r}); nothing was imported."
+            ) from exc
+    return TransferCounts(len(schemas), len(versions), len(settings))
+
+
+_REGISTRY_TABLES = (SchemaText, SubjectVersion, RegistrySetting)
+
+
+def _section(document: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    section = document.get(name)
+    if not isinstance(section, list) or not all(isinstance(entry, dict) for entry in section):
+        raise OperationNotPermittedError(f"The export has no '{name}' list; it is truncated or not an export.")
+    return section
 
 
 def _check_schema(entry: dict[str, Any]) -> None:

@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from headwater.registry.models import RegistrySetting, SchemaText, SubjectGrant, SubjectVersion
+from headwater.registry.errors import IdentityNotFoundError
+from headwater.registry.models import Identity, RegistrySetting, SchemaText, SubjectGrant, SubjectVersion
 from headwater.registry.schema_registry_errors import (
     IncompatibleSchemaVersionError,
     InvalidCompatibilityLevelError,
@@ -356,6 +357,8 @@ class SchemaRegistry:
     def grant_subject(self, subject: str, identity: str) -> None:
         validate_subject(subject)
         with self._sessions.begin() as session:
+            if session.get(Identity, identity) is None:
+                raise IdentityNotFoundError(identity)
             if session.get(SubjectGrant, (subject, identity)) is None:
                 session.add(SubjectGrant(subject=subject, identity_name=identity, granted_at=datetime.now(UTC)))
 

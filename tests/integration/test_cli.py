@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
+
+from headwater.registry.api.tls import client_ssl_context
 
 HEADWATER = str(Path(sys.executable).parent / "headwater")
 
@@ -16,7 +19,8 @@ HEADWATER = str(Path(sys.executable).parent / "headwater")
 def run(
     *arguments: str, state_dir: Path, env: dict[str, str] | None = None, timeout_s: float = 300
 ) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "COLUMNS": "200", **(env or {})}
+    # Ephemeral ports everywhere, so tests never collide with each other or with `make demo`.
+    environment = {**os.environ, "COLUMNS": "200", "HEADWATER_HUB_PORT": "0", **(env or {})}
     return subprocess.run(
         [HEADWATER, "--state-dir", str(state_dir), *arguments],
         capture_output=True,
@@ -58,7 +62,7 @@ def test_local_up_status_rotate_and_down(tmp_path: Path) -> None:
                     "bash",
                     "-c",
                     f"set -a; . {state / 'local.env'}; "
-                    'echo "$HEADWATER_BOOTSTRAP_SERVERS|$HEADWATER_CA_FILE|'
+                    'echo "$HEADWATER_BOOTSTRAP_SERVERS|$HEADWATER_HUB_URL|$HEADWATER_CA_FILE|'
                     '$HEADWATER_ADMIN_CERT_FILE|$HEADWATER_ADMIN_KEY_FILE"',
                 ],
                 capture_output=True,
@@ -69,7 +73,11 @@ def test_local_up_status_rotate_and_down(tmp_path: Path) -> None:
             .split("|")
         )
         assert sourced[0] == bootstrap.group(1)
-        assert all(Path(path).is_file() for path in sourced[1:])
+        assert all(Path(path).is_file() for path in sourced[2:])
+        health = httpx.get(
+            f"{sourced[1]}/api/v1/health", verify=client_ssl_context(*(Path(path) for path in sourced[2:])), timeout=10
+        )
+        assert health.status_code == 200 and health.json()["checks"] == {"database": True, "broker": True}
 
         again = run("local", "up", state_dir=state)
         assert again.returncode == 0 and "already running" in again.stdout
@@ -83,12 +91,13 @@ def test_local_up_status_rotate_and_down(tmp_path: Path) -> None:
 
         status = run("local", "status", state_dir=state)
         assert status.returncode == 0 and re.search(r"answering\s+yes", status.stdout), status.stdout
+        assert re.search(r"hub healthy\s+yes", status.stdout), status.stdout
 
         rotated = run("local", "rotate-certificate", state_dir=state)
         assert rotated.returncode == 0 and "Broker certificate rotated: serial" in rotated.stdout, rotated.stderr
     finally:
         down = run("local", "down", state_dir=state)
-    assert down.returncode == 0 and "Stopped the broker" in down.stdout
+    assert down.returncode == 0 and "Stopped the hub" in down.stdout and "Stopped the broker" in down.stdout
     stopped = run("local", "status", state_dir=state)
     assert stopped.returncode == 3 and re.search(r"answering\s+no", stopped.stdout)
     assert_one_line_error(

@@ -4,16 +4,27 @@ the time of each request: a real hub process, real TLS, the shared broker's CA a
 import ssl
 import time
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from cryptography import x509
+from fastapi import FastAPI
+from fastapi.routing import RouteContext, iter_route_contexts
+from starlette.convertors import FloatConvertor, IntegerConvertor
+from starlette.routing import Match
 
+from headwater.ledger import open_hub_database
+from headwater.local.hub import readiness_checks
 from headwater.producers.connection import MtlsConnection
+from headwater.registry.api.app import create_app
 from headwater.registry.ca import CertificateAuthority, CertificateKind, CertificateRequest
 from headwater.registry.ca.authority import CLOCK_SKEW_ALLOWANCE
+from headwater.registry.services.schema_registry import SchemaRegistry
 from tests.conftest import IdentityFactory, RunningBroker, RunningHub
 
 UNAUTHENTICATED = {"status_code": 401, "error_code": 40101}
@@ -189,3 +200,222 @@ def test_unknown_route_is_a_json_404(hub: RunningHub, issue_identity: IdentityFa
         response = client.get("/api/v1/no-such-route")
     assert response.status_code == 404
     assert response.json() == {"error_code": 404, "message": "HTTP 404 Not Found"}
+
+
+# -- every route ------------------------------------------------------------------------------------
+# The sweeps below read the routes from the application itself, so a route added later is swept too.
+
+SCHEMA_BODY = {"schema": '"string"'}
+# Valid for every request body the hub reads (schema, compatibility, mode), so that with a valid
+# certificate body validation does not answer before authorisation. The levels are the defaults,
+# so even a write that should have been refused would change no behaviour.
+WRITE_BODY = {**SCHEMA_BODY, "compatibility": "BACKWARD", "mode": "READWRITE"}
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Declared templates the sweep must find, so that it cannot pass over an empty or truncated list.
+EXPECTED_ROUTES = {
+    ("GET", "/api/v1/identity"),
+    ("GET", "/api/v1/health"),
+    ("POST", "/subjects/{subject}/versions"),
+    ("POST", "/subjects/{subject}"),
+    ("POST", "/compatibility/subjects/{subject}/versions"),
+    ("DELETE", "/subjects/{subject}"),
+    ("PUT", "/config"),
+    ("PUT", "/mode"),
+}
+MINIMUM_ROUTES = 30
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One (method, route) of the application, as declared."""
+
+    method: str
+    route: RouteContext
+
+    @property
+    def template(self) -> str:
+        return str(self.route.path)
+
+    @property
+    def parameters(self) -> Mapping[str, Any]:
+        convertors: Mapping[str, Any] = self.route.param_convertors
+        return convertors
+
+    def url(self, values: Mapping[str, object]) -> str:
+        """The path with every parameter filled: from `values` by name, else by its convertor."""
+        filled = {}
+        for name, convertor in self.parameters.items():
+            default = 1 if isinstance(convertor, IntegerConvertor | FloatConvertor) else "x"
+            filled[name] = str(values.get(name, default))
+        return str(self.route.path_format).format(**filled)
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.template}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    endpoint: Endpoint
+    url: str
+    response: httpx.Response
+
+    @property
+    def body(self) -> Any:
+        try:
+            return self.response.json()
+        except ValueError:
+            return None
+
+    def __str__(self) -> str:
+        answer = f"{self.response.status_code} {self.response.text[:200]}"
+        return f"{self.endpoint} ({self.endpoint.method} {self.url}) -> {answer}"
+
+
+@pytest.fixture(scope="module")
+def hub_app(shared_broker: RunningBroker) -> FastAPI:
+    """The hub's application built in-process as `hub_config` builds it; never served, only its routes read."""
+    settings = shared_broker.settings
+    registry = SchemaRegistry(open_hub_database(settings))
+    return create_app(settings, shared_broker.ledger, registry, settings.admin_identity, readiness_checks(settings))
+
+
+def _endpoints(app: FastAPI) -> list[Endpoint]:
+    contexts = list(iter_route_contexts(app.routes))
+    not_http = [context for context in contexts if not context.methods]
+    # A mount or WebSocket route has no (method, path) to sweep: this test must learn about it.
+    assert not not_http, f"routes the sweep cannot reach: {not_http}"
+    endpoints = [Endpoint(method, context) for context in contexts for method in sorted(context.methods or ())]
+    declared = {(endpoint.method, endpoint.template) for endpoint in endpoints}
+    assert len(endpoints) >= MINIMUM_ROUTES, sorted(declared)
+    assert EXPECTED_ROUTES <= declared, f"missing from the app: {sorted(EXPECTED_ROUTES - declared)}"
+    return endpoints
+
+
+def _assert_reaches_its_route(app: FastAPI, endpoint: Endpoint, url: str) -> None:
+    """The first route to match the request in full is the swept one, so the filled-in path exercises
+    that route and not another one (or none: an unknown path is a 404 that checks no certificate)."""
+    scope = {"type": "http", "method": endpoint.method, "path": url, "root_path": ""}
+    for context in iter_route_contexts(app.routes):
+        if context.matches(scope)[0] is Match.FULL:
+            assert (context.original_route, context.path) == (endpoint.route.original_route, endpoint.template), (
+                f"{endpoint.method} {url} reaches {context.path}, not {endpoint.template}"
+            )
+            return
+    pytest.fail(f"{endpoint.method} {url} reaches no route")
+
+
+def _sweep(
+    app: FastAPI,
+    client: httpx.Client,
+    endpoints: list[Endpoint],
+    values: Mapping[str, object],
+    body: Mapping[str, object],
+) -> list[Answer]:
+    answers = []
+    for endpoint in endpoints:
+        url = endpoint.url(values)
+        _assert_reaches_its_route(app, endpoint, url)
+        json = body if endpoint.method in BODY_METHODS else None
+        answers.append(Answer(endpoint, url, client.request(endpoint.method, url, json=json)))
+    return answers
+
+
+def _report(answers: list[Answer]) -> str:
+    return "\n".join(str(answer) for answer in answers)
+
+
+def test_revoked_certificate_is_refused_on_every_route_of_the_app(
+    hub: RunningHub, hub_app: FastAPI, shared_broker: RunningBroker, issue_identity: IdentityFactory
+) -> None:
+    connection = issue_identity()
+    shared_broker.ledger.revoke_certificate(format(_serial(connection), "x"))
+    endpoints = _endpoints(hub_app)
+    values = {"subject": "some-subject", "schema_id": 1, "version": "latest", "namespace": "x", "name": "x"}
+    with _client(hub, connection) as client:
+        answers = _sweep(hub_app, client, endpoints, values, SCHEMA_BODY)
+    assert len(answers) == len(endpoints)
+    wrong = [
+        answer
+        for answer in answers
+        if answer.response.status_code != 401
+        or not isinstance(answer.body, dict)
+        or answer.body.get("error_code") != 40101
+        or "revoked" not in str(answer.body.get("message"))
+    ]
+    assert not wrong, f"{len(wrong)} of {len(answers)} routes did not refuse a revoked certificate:\n{_report(wrong)}"
+
+
+@pytest.fixture
+def registered_subject(hub: RunningHub, shared_broker: RunningBroker) -> tuple[str, int]:
+    """A subject of this test alone with one version, registered by the admin; and its schema id."""
+    subject = f"tls-sweep-{uuid.uuid4().hex[:12]}-value"
+    with _client(hub, shared_broker.admin_connection) as client:
+        response = client.post(f"/subjects/{subject}/versions", json=SCHEMA_BODY)
+    assert response.status_code == 200, response.text
+    return subject, int(response.json()["id"])
+
+
+def _sweep_values(registered_subject: tuple[str, int]) -> dict[str, object]:
+    subject, schema_id = registered_subject
+    return {"subject": subject, "schema_id": schema_id, "version": "latest", "namespace": "x", "name": "x"}
+
+
+def _errors_not_json(answers: list[Answer]) -> list[Answer]:
+    """Answers breaking the Confluent error contract: an error body is `{"error_code": int, ...}`."""
+    return [
+        answer
+        for answer in answers
+        if answer.response.status_code >= 400
+        and not (isinstance(answer.body, dict) and isinstance(answer.body.get("error_code"), int))
+    ]
+
+
+def test_valid_identity_is_authenticated_on_every_route_of_the_app(
+    hub: RunningHub, hub_app: FastAPI, issue_identity: IdentityFactory, registered_subject: tuple[str, int]
+) -> None:
+    """A valid non-admin certificate passes authentication everywhere: refusals are 403 (not its
+    subject), 404 or 422, never 401, and no route fails with 5xx."""
+    endpoints = _endpoints(hub_app)
+    with _client(hub, issue_identity()) as client:
+        answers = _sweep(hub_app, client, endpoints, _sweep_values(registered_subject), WRITE_BODY)
+    assert len(answers) == len(endpoints)
+    wrong = [answer for answer in answers if answer.response.status_code == 401 or answer.response.status_code >= 500]
+    assert not wrong, f"{len(wrong)} of {len(answers)} routes:\n{_report(wrong)}"
+    assert not _errors_not_json(answers), _report(_errors_not_json(answers))
+    # The write routes really ran up to authorisation: a non-admin caller owns no subject.
+    refused = {str(answer.endpoint) for answer in answers if answer.response.status_code == 403}
+    assert {"PUT /config", "PUT /mode", "POST /subjects/{subject}/versions"} <= refused, _report(answers)
+
+
+def _admin_may_send(endpoint: Endpoint) -> bool:
+    """Safe methods everywhere; other methods only on routes of one subject (this test's own), so the
+    sweep never changes global settings or other tests' subjects."""
+    return endpoint.method in SAFE_METHODS or "subject" in endpoint.parameters
+
+
+def _writes_last(endpoint: Endpoint) -> int:
+    return {"GET": 0, "HEAD": 0, "POST": 1, "PUT": 2, "PATCH": 2, "DELETE": 3}.get(endpoint.method, 2)
+
+
+def test_admin_gets_no_server_error_on_any_route_of_the_app(
+    hub: RunningHub, hub_app: FastAPI, shared_broker: RunningBroker, registered_subject: tuple[str, int]
+) -> None:
+    endpoints = sorted(filter(_admin_may_send, _endpoints(hub_app)), key=_writes_last)
+    swept = {str(endpoint) for endpoint in endpoints}
+    assert {"POST /subjects/{subject}", "POST /compatibility/subjects/{subject}/versions"} <= swept
+    assert "PUT /config" not in swept
+    with _client(hub, shared_broker.admin_connection) as client:
+        answers = _sweep(hub_app, client, endpoints, _sweep_values(registered_subject), WRITE_BODY)
+    wrong = [answer for answer in answers if answer.response.status_code == 401 or answer.response.status_code >= 500]
+    assert not wrong, f"{len(wrong)} of {len(answers)} routes:\n{_report(wrong)}"
+    assert not _errors_not_json(answers), _report(_errors_not_json(answers))
+    # The admin's reads of its own subject succeed: the sweep reached the handlers, not only their refusals.
+    succeeded = {str(answer.endpoint) for answer in answers if answer.response.status_code == 200}
+    assert {
+        "GET /schemas/ids/{schema_id}",
+        "GET /subjects/{subject}/versions/{version}",
+        "POST /subjects/{subject}",
+        "PUT /config/{subject}",
+        "DELETE /subjects/{subject}/versions/{version}",
+    } <= succeeded, _report(answers)

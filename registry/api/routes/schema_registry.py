@@ -1,14 +1,14 @@
 """The Confluent Schema Registry REST API, at the root paths stock Confluent clients call.
 
-Subjects are matched with the `path` converter: clients percent-encode `/` in subject names and the
-server hands the app the decoded path, so a subject may contain slashes."""
+A subject is one path segment; clients percent-encode `/` in subject names (see `encoded_slashes`)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import PlainTextResponse
 
 from headwater.registry.api.deps import Caller, CurrentIdentity, HubDep
+from headwater.registry.api.encoded_slashes import restore_slashes
 from headwater.registry.api.payloads import (
     CompatibilityCheckResponse,
     CompatibilityLevelResponse,
@@ -37,6 +37,14 @@ def _registry(hub: HubDep) -> SchemaRegistry:
 
 
 Registry = Annotated[SchemaRegistry, Depends(_registry)]
+
+
+def _subject(subject: Annotated[str, Path()]) -> str:
+    return restore_slashes(subject)
+
+
+Subject = Annotated[str, Depends(_subject)]
+"""A subject from the path, slashes included (see `encoded_slashes`)."""
 Flag = Annotated[bool, Query()]
 
 
@@ -131,43 +139,43 @@ def subjects(
     return registry.subjects(deleted, deleted_only or deletedOnly, subjectPrefix or subject)
 
 
-@router.post("/subjects/{subject:path}/versions", response_model_exclude_none=True)
+@router.post("/subjects/{subject}/versions", response_model_exclude_none=True)
 def register(
-    subject: str, body: SchemaRequest, registry: Registry, caller: CurrentIdentity, normalize: Flag = False
+    subject: Subject, body: SchemaRequest, registry: Registry, caller: CurrentIdentity, normalize: Flag = False
 ) -> SchemaIdResponse:
     _authorize_subject_write(registry, caller, subject)
     return SchemaIdResponse(id=registry.register(subject, _submission(body), normalize).schema_id)
 
 
-@router.get("/subjects/{subject:path}/versions/{version}/schema", response_class=PlainTextResponse)
-def raw_schema_of_version(subject: str, version: str, registry: Registry, _caller: CurrentIdentity) -> str:
+@router.get("/subjects/{subject}/versions/{version}/schema", response_class=PlainTextResponse)
+def raw_schema_of_version(subject: Subject, version: str, registry: Registry, _caller: CurrentIdentity) -> str:
     return registry.version(subject, version, include_deleted=False).text
 
 
-@router.get("/subjects/{subject:path}/versions/{version}/referencedby")
-def referenced_by(subject: str, version: str, registry: Registry, _caller: CurrentIdentity) -> list[int]:
+@router.get("/subjects/{subject}/versions/{version}/referencedby")
+def referenced_by(subject: Subject, version: str, registry: Registry, _caller: CurrentIdentity) -> list[int]:
     registry.version(subject, version, include_deleted=True)
     return []  # schema references are refused at registration, so nothing can refer to a version
 
 
-@router.get("/subjects/{subject:path}/versions/{version}", response_model_by_alias=True)
+@router.get("/subjects/{subject}/versions/{version}", response_model_by_alias=True)
 def get_version(
-    subject: str, version: str, registry: Registry, _caller: CurrentIdentity, deleted: Flag = False
+    subject: Subject, version: str, registry: Registry, _caller: CurrentIdentity, deleted: Flag = False
 ) -> RegisteredSchemaResponse:
     return _response(registry.version(subject, version, deleted))
 
 
-@router.delete("/subjects/{subject:path}/versions/{version}")
+@router.delete("/subjects/{subject}/versions/{version}")
 def delete_version(
-    subject: str, version: str, registry: Registry, caller: CurrentIdentity, permanent: Flag = False
+    subject: Subject, version: str, registry: Registry, caller: CurrentIdentity, permanent: Flag = False
 ) -> int:
     _authorize_subject_write(registry, caller, subject)
     return registry.delete_version(subject, version, permanent)
 
 
-@router.get("/subjects/{subject:path}/versions")
+@router.get("/subjects/{subject}/versions")
 def list_versions(
-    subject: str,
+    subject: Subject,
     registry: Registry,
     _caller: CurrentIdentity,
     deleted: Flag = False,
@@ -177,9 +185,9 @@ def list_versions(
     return registry.versions(subject, deleted, deleted_only or deletedOnly)
 
 
-@router.post("/subjects/{subject:path}", response_model_by_alias=True)
+@router.post("/subjects/{subject}", response_model_by_alias=True)
 def lookup(
-    subject: str,
+    subject: Subject,
     body: SchemaRequest,
     registry: Registry,
     _caller: CurrentIdentity,
@@ -189,22 +197,27 @@ def lookup(
     return _response(registry.lookup(subject, _submission(body), deleted))
 
 
-@router.delete("/subjects/{subject:path}")
-def delete_subject(subject: str, registry: Registry, caller: CurrentIdentity, permanent: Flag = False) -> list[int]:
+@router.delete("/subjects/{subject}")
+def delete_subject(subject: Subject, registry: Registry, caller: CurrentIdentity, permanent: Flag = False) -> list[int]:
     _authorize_subject_write(registry, caller, subject)
     return registry.delete_subject(subject, permanent)
 
 
-@router.post("/compatibility/subjects/{subject:path}/versions/{version}", response_model_exclude_none=True)
+@router.post("/compatibility/subjects/{subject}/versions/{version}", response_model_exclude_none=True)
 def check_against_version(
-    subject: str, version: str, body: SchemaRequest, registry: Registry, _caller: CurrentIdentity, verbose: Flag = False
+    subject: Subject,
+    version: str,
+    body: SchemaRequest,
+    registry: Registry,
+    _caller: CurrentIdentity,
+    verbose: Flag = False,
 ) -> CompatibilityCheckResponse:
     return _verdict(registry.check_against_version(subject, version, _submission(body)), verbose)
 
 
-@router.post("/compatibility/subjects/{subject:path}/versions", response_model_exclude_none=True)
+@router.post("/compatibility/subjects/{subject}/versions", response_model_exclude_none=True)
 def check_against_level(
-    subject: str, body: SchemaRequest, registry: Registry, _caller: CurrentIdentity, verbose: Flag = False
+    subject: Subject, body: SchemaRequest, registry: Registry, _caller: CurrentIdentity, verbose: Flag = False
 ) -> CompatibilityCheckResponse:
     return _verdict(registry.check_against_level(subject, _submission(body)), verbose)
 
@@ -232,9 +245,9 @@ def reset_global_compatibility(registry: Registry, caller: CurrentIdentity) -> C
     return CompatibilityLevelResponse(compatibilityLevel=registry.delete_compatibility(None))
 
 
-@router.get("/config/{subject:path}")
+@router.get("/config/{subject}")
 def subject_compatibility(
-    subject: str,
+    subject: Subject,
     registry: Registry,
     _caller: CurrentIdentity,
     defaultToGlobal: Flag = False,  # noqa: N803
@@ -242,17 +255,17 @@ def subject_compatibility(
     return CompatibilityLevelResponse(compatibilityLevel=registry.compatibility(subject, defaultToGlobal))
 
 
-@router.put("/config/{subject:path}")
+@router.put("/config/{subject}")
 def set_subject_compatibility(
-    subject: str, body: CompatibilityRequest, registry: Registry, caller: CurrentIdentity
+    subject: Subject, body: CompatibilityRequest, registry: Registry, caller: CurrentIdentity
 ) -> CompatibilityUpdateResponse:
     _authorize_subject_write(registry, caller, subject)
     return CompatibilityUpdateResponse(compatibility=registry.set_compatibility(subject, _level(body)))
 
 
-@router.delete("/config/{subject:path}")
+@router.delete("/config/{subject}")
 def delete_subject_compatibility(
-    subject: str, registry: Registry, caller: CurrentIdentity
+    subject: Subject, registry: Registry, caller: CurrentIdentity
 ) -> CompatibilityLevelResponse:
     _authorize_subject_write(registry, caller, subject)
     return CompatibilityLevelResponse(compatibilityLevel=registry.delete_compatibility(subject))
@@ -278,9 +291,9 @@ def set_global_mode(
     return ModeResponse(mode=registry.set_mode(None, body.mode, force))
 
 
-@router.get("/mode/{subject:path}")
+@router.get("/mode/{subject}")
 def subject_mode(
-    subject: str,
+    subject: Subject,
     registry: Registry,
     _caller: CurrentIdentity,
     defaultToGlobal: Flag = False,  # noqa: N803
@@ -288,16 +301,16 @@ def subject_mode(
     return ModeResponse(mode=registry.mode(subject, defaultToGlobal))
 
 
-@router.put("/mode/{subject:path}")
+@router.put("/mode/{subject}")
 def set_subject_mode(
-    subject: str, body: ModeRequest, registry: Registry, caller: CurrentIdentity, force: Flag = False
+    subject: Subject, body: ModeRequest, registry: Registry, caller: CurrentIdentity, force: Flag = False
 ) -> ModeResponse:
     _authorize_subject_write(registry, caller, subject)
     return ModeResponse(mode=registry.set_mode(subject, body.mode, force))
 
 
-@router.delete("/mode/{subject:path}")
-def delete_subject_mode(subject: str, registry: Registry, caller: CurrentIdentity) -> ModeResponse:
+@router.delete("/mode/{subject}")
+def delete_subject_mode(subject: Subject, registry: Registry, caller: CurrentIdentity) -> ModeResponse:
     _authorize_subject_write(registry, caller, subject)
     return ModeResponse(mode=registry.delete_mode(subject))
 
