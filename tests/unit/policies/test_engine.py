@@ -1,0 +1,129 @@
+"""Evaluating loaded rules against a context: every violation, split by severity, CEL rules included."""
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from headwater.policies import (
+    DEFAULT_POLICY_FOLDER,
+    NaiveTimestampError,
+    PolicySet,
+    SchemaField,
+    Scope,
+    Severity,
+    Violation,
+    evaluate,
+    load_policies,
+)
+from tests.unit.policies.contexts import VALUE_SCHEMA, context, stream
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+ORGANISATION_RULES = """\
+rules:
+  - id: snake-case-fields
+    description: Field names are snake_case.
+    applies_to: [schema_version]
+    severity: error
+    cel: schema.fields.all(f, f.name.matches('^[a-z][a-z0-9_]*$'))
+    message: A field name is not snake_case.
+    fix_hint: Rename the field in snake_case.
+    path: schema.fields
+  - id: previous-schema-keeps-subject
+    description: Versions stay under one subject.
+    applies_to: [schema_version]
+    severity: warn
+    cel: previous_schema.subject == schema.subject
+    message: The previous version has another subject.
+    fix_hint: Register under the previous subject.
+"""
+
+
+@pytest.fixture(scope="module")
+def policy_set(tmp_path_factory: pytest.TempPathFactory) -> PolicySet:
+    folder = tmp_path_factory.mktemp("organisation")
+    (folder / "naming.yaml").write_text(ORGANISATION_RULES)
+    return load_policies([DEFAULT_POLICY_FOLDER, folder])
+
+
+def test_conforming_change_is_allowed_without_findings(policy_set: PolicySet) -> None:
+    for scope in Scope:
+        decision = evaluate(policy_set, context(scope), [], NOW)
+        assert (decision.allowed, decision.violations, decision.warnings, decision.waived) == (True, (), (), ())
+
+
+def test_organisation_cel_rule_fires_on_a_camel_case_field(policy_set: PolicySet) -> None:
+    camel = replace(VALUE_SCHEMA, fields=(*VALUE_SCHEMA.fields, SchemaField("orderDate", "orderDate", "long", "Day.")))
+    decision = evaluate(policy_set, context(Scope.SCHEMA_VERSION, schema=camel), [], NOW)
+    assert decision.allowed is False
+    assert decision.violations == (
+        Violation(
+            "snake-case-fields",
+            Severity.ERROR,
+            "schema.fields",
+            "A field name is not snake_case.",
+            "Rename the field in snake_case.",
+        ),
+    )
+
+
+def test_every_violation_is_reported_not_only_the_first(policy_set: PolicySet) -> None:
+    broken = stream(name="Orders", owner_team="", partitions=100, description="")
+    decision = evaluate(policy_set, context(Scope.STREAM_REGISTRATION, stream=broken, registered_stream=None), [], NOW)
+    assert [(violation.rule_id, violation.path) for violation in decision.violations] == [
+        ("stream-name-format", "stream.name"),
+        ("partitions-within-bounds", "stream.partitions"),
+        ("owner-team-and-contact-present", "stream.owner_team"),
+    ]
+    assert [(warning.rule_id, warning.severity) for warning in decision.warnings] == [
+        ("stream-description-present", Severity.WARN)
+    ]
+    assert decision.allowed is False
+
+
+def test_warnings_alone_do_not_block(policy_set: PolicySet) -> None:
+    decision = evaluate(policy_set, context(Scope.STREAM_REGISTRATION, stream=stream(description="")), [], NOW)
+    assert decision.allowed is True
+    assert [warning.message for warning in decision.warnings] == ["The stream has no description."]
+
+
+def test_cel_evaluation_error_surfaces_as_a_violation(policy_set: PolicySet) -> None:
+    decision = evaluate(policy_set, context(Scope.SCHEMA_VERSION, previous_schema=None), [], NOW)
+    assert decision.warnings == (
+        Violation(
+            "previous-schema-keeps-subject",
+            Severity.WARN,
+            "",
+            "The previous version has another subject. "
+            '(CEL evaluation error: UNKNOWN: No value with name "previous_schema" found in Activation)',
+            "Register under the previous subject.",
+        ),
+    )
+
+
+def test_cel_comprehension_covers_a_fifty_field_schema(policy_set: PolicySet) -> None:
+    fields = tuple(SchemaField(f"field_{index}", f"field_{index}", "string", "Doc.") for index in range(50))
+    wide = replace(VALUE_SCHEMA, fields=fields)
+    assert evaluate(policy_set, context(Scope.SCHEMA_VERSION, schema=wide, previous_schema=wide), [], NOW).allowed
+    last_broken = replace(wide, fields=(*fields[:49], SchemaField("Field49", "Field49", "string", "Doc.")))
+    decision = evaluate(policy_set, context(Scope.SCHEMA_VERSION, schema=last_broken, previous_schema=wide), [], NOW)
+    assert [violation.rule_id for violation in decision.violations] == [
+        "no-field-removal-without-default",
+        "snake-case-fields",
+    ]
+
+
+def test_evaluation_without_a_timezone_is_refused(policy_set: PolicySet) -> None:
+    with pytest.raises(NaiveTimestampError) as raised:
+        evaluate(policy_set, context(Scope.SCHEMA_VERSION), [], datetime(2026, 11, 25))
+    assert str(raised.value) == "`now` has no timezone; pass an aware datetime, e.g. datetime.now(UTC)."
+
+
+def test_rules_of_other_scopes_are_not_evaluated(tmp_path: Path) -> None:
+    (tmp_path / "org.yaml").write_text(ORGANISATION_RULES)
+    policy_set = load_policies([tmp_path])
+    # The CEL rules would fail on this context, but they apply to schema versions only.
+    decision = evaluate(policy_set, context(Scope.ACCESS_REQUEST, schema=None, previous_schema=None), [], NOW)
+    assert decision.allowed and decision.warnings == ()
