@@ -9,13 +9,16 @@ Files added to the state folder:
 import json
 import shlex
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from headwater.config import LocalSettings
 from headwater.local import hub as hub_server
 from headwater.local import processes
 from headwater.local.broker import BrokerStatus, LocalBroker, Report
+from headwater.local.broker_tls import CertificateFiles, needs_renewal
 from headwater.local.errors import LocalStackError
+from headwater.registry.ca import CertificateAuthority
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,11 @@ class LocalStack:
         port = self._hub_port()
         url = f"https://127.0.0.1:{port}"
         pid = self._running_hub_pid()
+        if pid is not None and self._hub_certificate_needs_renewal():
+            # uvicorn loads the server certificate once, at start: only a restart renews it.
+            report("Restarting the hub: its server certificate nears expiry")
+            processes.stop_process(pid)
+            pid = None
         if pid is None:
             report(f"Starting the hub on {url}")
             processes.require_free_port(port, "hub", "stop the process that holds it, or set HEADWATER_HUB_PORT.")
@@ -77,6 +85,10 @@ class LocalStack:
             except LocalStackError:
                 healthy = False
         return StackStatus(broker, url, pid, healthy)
+
+    def _hub_certificate_needs_renewal(self) -> bool:
+        files = CertificateFiles.of_identity(self.broker.identities_dir, hub_server.HUB_IDENTITY)
+        return needs_renewal(files, CertificateAuthority.load(self.settings.ca_dir), datetime.now(UTC))
 
     def _running_hub_pid(self) -> int | None:
         pid = processes.read_pid(self.hub_pid_file)
