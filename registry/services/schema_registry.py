@@ -118,7 +118,7 @@ class SchemaRegistry:
     def _register(
         self, session: Session, subject: str, submission: SchemaSubmission, schema: AvroSchema, text: str
     ) -> RegisteredVersion:
-        mode = self._effective_mode(session, subject)
+        mode = self._mode(session, subject, default_to_global=True)
         if mode is Mode.READONLY:
             raise OperationNotPermittedError(f"Subject '{subject}' is in READONLY mode; writes are refused.")
         importing = mode is Mode.IMPORT
@@ -144,7 +144,7 @@ class SchemaRegistry:
     def _check_compatible(
         self, session: Session, subject: str, schema: AvroSchema, live: Sequence[SubjectVersion]
     ) -> None:
-        level = self._effective_level(session, subject)
+        level = self._level(session, subject, default_to_global=True)
         previous = [parse_schema(row.schema.text) for row in live]
         problems = check_compatibility(level, schema, previous)
         if problems:
@@ -276,7 +276,7 @@ class SchemaRegistry:
         version = parse_version(version_text)
         schema = _parse(submission)
         with self._sessions() as session:
-            level = self._effective_level(session, subject)
+            level = self._level(session, subject, default_to_global=True)
             rows = self._versions(session, subject)
             live = [row for row in rows if not row.deleted]
             if version == "latest" and not live:
@@ -290,7 +290,7 @@ class SchemaRegistry:
     def check_against_level(self, subject: str, submission: SchemaSubmission) -> list[str]:
         schema = _parse(submission)
         with self._sessions() as session:
-            level = self._effective_level(session, subject)
+            level = self._level(session, subject, default_to_global=True)
             live = [row for row in self._versions(session, subject) if not row.deleted]
             previous = [parse_schema(row.schema.text) for row in live]
         return [str(problem) for problem in check_compatibility(level, schema, previous)]
@@ -298,14 +298,7 @@ class SchemaRegistry:
     # -- settings ----------------------------------------------------------------------------
     def compatibility(self, subject: str | None, default_to_global: bool) -> CompatibilityLevel:
         with self._sessions() as session:
-            if subject is None:
-                return self._global_level(session)
-            setting = session.get(RegistrySetting, subject)
-            if setting is not None and setting.compatibility is not None:
-                return CompatibilityLevel(setting.compatibility)
-            if default_to_global:
-                return self._global_level(session)
-            raise SubjectCompatibilityNotConfiguredError(subject)
+            return self._level(session, subject, default_to_global)
 
     def set_compatibility(self, subject: str | None, level_text: str) -> CompatibilityLevel:
         try:
@@ -324,14 +317,7 @@ class SchemaRegistry:
 
     def mode(self, subject: str | None, default_to_global: bool) -> Mode:
         with self._sessions() as session:
-            if subject is None:
-                return self._global_mode(session)
-            setting = session.get(RegistrySetting, subject)
-            if setting is not None and setting.mode is not None:
-                return Mode(setting.mode)
-            if default_to_global:
-                return self._global_mode(session)
-            raise SubjectModeNotConfiguredError(subject)
+            return self._mode(session, subject, default_to_global)
 
     def set_mode(self, subject: str | None, mode_text: str, force: bool) -> Mode:
         try:
@@ -401,28 +387,32 @@ class SchemaRegistry:
             session.add(setting)
         return setting
 
-    def _global_level(self, session: Session) -> CompatibilityLevel:
+    @staticmethod
+    def _level(session: Session, subject: str | None, default_to_global: bool) -> CompatibilityLevel:
+        """The subject's own level, else (when allowed) the global one, else the default."""
+        if subject is not None:
+            setting = session.get(RegistrySetting, subject)
+            if setting is not None and setting.compatibility is not None:
+                return CompatibilityLevel(setting.compatibility)
+            if not default_to_global:
+                raise SubjectCompatibilityNotConfiguredError(subject)
         setting = session.get(RegistrySetting, GLOBAL_SCOPE)
         return CompatibilityLevel(setting.compatibility) if setting and setting.compatibility else DEFAULT_LEVEL
 
-    def _effective_level(self, session: Session, subject: str) -> CompatibilityLevel:
-        setting = session.get(RegistrySetting, subject)
-        if setting is not None and setting.compatibility is not None:
-            return CompatibilityLevel(setting.compatibility)
-        return self._global_level(session)
-
-    def _global_mode(self, session: Session) -> Mode:
+    @staticmethod
+    def _mode(session: Session, subject: str | None, default_to_global: bool) -> Mode:
+        """The subject's own mode, else (when allowed) the global one, else READWRITE."""
+        if subject is not None:
+            setting = session.get(RegistrySetting, subject)
+            if setting is not None and setting.mode is not None:
+                return Mode(setting.mode)
+            if not default_to_global:
+                raise SubjectModeNotConfiguredError(subject)
         setting = session.get(RegistrySetting, GLOBAL_SCOPE)
         return Mode(setting.mode) if setting and setting.mode else Mode.READWRITE
 
-    def _effective_mode(self, session: Session, subject: str) -> Mode:
-        setting = session.get(RegistrySetting, subject)
-        if setting is not None and setting.mode is not None:
-            return Mode(setting.mode)
-        return self._global_mode(session)
-
     def _refuse_in_readonly(self, session: Session, subject: str) -> None:
-        if self._effective_mode(session, subject) is Mode.READONLY:
+        if self._mode(session, subject, default_to_global=True) is Mode.READONLY:
             raise OperationNotPermittedError(f"Subject '{subject}' is in READONLY mode; writes are refused.")
 
     def _holds_versions(self, session: Session, subject: str | None) -> bool:
