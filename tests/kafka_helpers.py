@@ -3,10 +3,13 @@
 import socket
 import ssl
 from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 
 from confluent_kafka import Consumer, KafkaError, Producer
 
 from headwater.producers.connection import MtlsConnection
+from headwater.registry.ca import CertificateAuthority, CertificateKind, CertificateRequest
 
 
 @dataclass
@@ -77,3 +80,10 @@ def tls_refusal(port: int, connection: MtlsConnection | None, ca_file: str) -> s
         except ssl.SSLError as exc:
             return exc.reason or str(exc)
     raise AssertionError(f"the broker accepted the TLS session (read {data!r})")
+
+
+def foreign_ca_impostor(folder: Path, identity: str) -> tuple[Path, Path]:
+    """Certificate and key naming `identity`, signed by a CA nobody trusts: only the signature differs."""
+    foreign = CertificateAuthority.create(folder / "foreign-ca", trust_domain="elsewhere.example")
+    impostor = foreign.sign(CertificateRequest(identity, "platform", CertificateKind.CLIENT, timedelta(hours=1)))
+    return impostor.write(folder / "impostor")

@@ -8,7 +8,6 @@ from confluent_kafka import KafkaError, Producer
 from confluent_kafka.admin import ResourceType
 
 from headwater.producers.connection import MtlsConnection
-from headwater.registry.ca import CertificateAuthority, CertificateKind, CertificateRequest
 from headwater.registry.kafka_acls import (
     consumer_bindings,
     consumer_group_prefix,
@@ -18,7 +17,7 @@ from headwater.registry.kafka_acls import (
 )
 from headwater.registry.kafka_topics import create_stream_topic
 from tests.conftest import IdentityFactory, RunningBroker
-from tests.kafka_helpers import produce_one, read_values, tls_refusal
+from tests.kafka_helpers import foreign_ca_impostor, produce_one, read_values, tls_refusal
 
 TLS_FAILURES = {KafkaError._SSL, KafkaError._TRANSPORT, KafkaError._AUTHENTICATION}
 REFUSED_CERTIFICATE_ALERTS = {
@@ -75,13 +74,8 @@ def test_client_without_certificate_is_refused(shared_broker: RunningBroker, top
 def test_certificate_from_another_ca_is_refused_even_for_the_admin_name(
     shared_broker: RunningBroker, topic: str, tmp_path: Path
 ) -> None:
-    foreign = CertificateAuthority.create(tmp_path / "foreign-ca", trust_domain="elsewhere.example")
-    impostor = foreign.sign(
-        CertificateRequest(
-            shared_broker.settings.admin_identity, "platform", CertificateKind.CLIENT, timedelta(hours=1)
-        )
-    )
-    certificate_file, key_file = impostor.write(tmp_path)
+    # The admin's name, to show that only the CA signature counts.
+    certificate_file, key_file = foreign_ca_impostor(tmp_path, shared_broker.settings.admin_identity)
     connection = MtlsConnection(
         shared_broker.bootstrap_servers, shared_broker.settings.ca_file, certificate_file, key_file
     )

@@ -22,10 +22,10 @@ from headwater.ledger import open_hub_database
 from headwater.local.hub import readiness_checks
 from headwater.producers.connection import MtlsConnection
 from headwater.registry.api.app import create_app
-from headwater.registry.ca import CertificateAuthority, CertificateKind, CertificateRequest
 from headwater.registry.ca.authority import CLOCK_SKEW_ALLOWANCE
 from headwater.registry.services.schema_registry import SchemaRegistry
 from tests.conftest import IdentityFactory, RunningBroker, RunningHub
+from tests.kafka_helpers import foreign_ca_impostor
 
 UNAUTHENTICATED = {"status_code": 401, "error_code": 40101}
 
@@ -89,14 +89,8 @@ def test_client_without_certificate_gets_no_answer_over_tls_1_3(hub: RunningHub)
 def test_certificate_from_another_ca_is_refused_at_the_handshake(
     hub: RunningHub, shared_broker: RunningBroker, tmp_path: Path
 ) -> None:
-    foreign = CertificateAuthority.create(tmp_path / "foreign-ca", trust_domain="elsewhere.example")
     # The admin's name, to show that only the CA signature counts.
-    impostor = foreign.sign(
-        CertificateRequest(
-            shared_broker.settings.admin_identity, "platform", CertificateKind.CLIENT, timedelta(hours=1)
-        )
-    )
-    certificate_file, key_file = impostor.write(tmp_path / "impostor")
+    certificate_file, key_file = foreign_ca_impostor(tmp_path, shared_broker.settings.admin_identity)
     connection = MtlsConnection(shared_broker.bootstrap_servers, hub.ca_file, certificate_file, key_file)
     _assert_handshake_cut_short(hub, connection)
 

@@ -1,17 +1,15 @@
 """`LocalStack`: the broker and the hub of one state folder, started, checked and stopped together."""
 
-import socket
-import ssl
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from cryptography import x509
 
 from headwater.ledger import open_ledger
 from headwater.local import hub as hub_server
+from headwater.local.broker_tls import served_certificate
 from headwater.local.stack import LocalStack
 from headwater.registry.ca import CertificateKind
 from tests.conftest import broker_settings
@@ -24,18 +22,6 @@ def stack(tmp_path: Path) -> Iterator[LocalStack]:
         yield local_stack
     finally:
         local_stack.down()
-
-
-def _hub_certificate(stack: LocalStack, url: str) -> x509.Certificate:
-    address = urlparse(url)
-    context = ssl.create_default_context(cafile=str(stack.settings.ca_file))
-    admin = stack.broker.admin_files()
-    context.load_cert_chain(str(admin.certificate), str(admin.key))
-    with socket.create_connection((address.hostname, address.port), timeout=10) as raw:
-        with context.wrap_socket(raw, server_hostname=address.hostname) as tls:
-            der = tls.getpeercert(binary_form=True)
-    assert der is not None
-    return x509.load_der_x509_certificate(der)
 
 
 def test_up_is_idempotent_and_down_stops_both(stack: LocalStack) -> None:
@@ -68,6 +54,6 @@ def test_up_restarts_the_hub_when_its_certificate_nears_expiry(stack: LocalStack
 
     assert "Restarting the hub: its server certificate nears expiry" in steps
     assert renewed.hub_healthy and renewed.hub_pid != first.hub_pid
-    served = _hub_certificate(stack, renewed.hub_url or "")
+    served = served_certificate(urlparse(renewed.hub_url or "").port or 0, stack.broker.admin_connection())
     assert served.serial_number != nearly_expired.serial
     assert served.not_valid_after_utc - datetime.now(UTC) > timedelta(days=1)
