@@ -16,3 +16,8 @@ class LocalSettings(RegistrySettings):
     admin_identity: str = "headwater-admin"
     platform_domain: str = "platform"
     startup_timeout_s: float = 90.0
+    hub_url: str | None = None
+    """The hub the CLI talks to; defaults to this state folder's local hub."""
+    identity_cert_file: Path | None = None
+    """The CLI's client certificate for the hub; defaults to the local admin identity's."""
+    identity_key_file: Path | None = None

@@ -14,10 +14,12 @@ variable               CEL type                            from
 `key_schema`           `headwater.policy.Schema`           `PolicyContext.key_schema`
 `key_schema_changed`   bool                                `PolicyContext.key_schema_changed`
 `grant_purpose`        string (empty when none)            `PolicyContext.grant_purpose`
+`has_stream`           bool                                `PolicyContext.stream is not None`
 =====================  ==================================  ======================================
 
 Message fields carry the names of the dataclass fields; `stream.topic_config` is a `map(string, string)`.
-A variable whose part is `None` is left out, so reading it is an evaluation error.
+A variable whose part is `None` is left out, so reading it is an evaluation error; a rule for schema
+versions that reads `stream` guards it with `!has_stream || ...` (subjects outside the catalog have none).
 """
 
 from __future__ import annotations
@@ -112,6 +114,7 @@ CEL_ENVIRONMENT: Final = cel.NewEnv(
         "scope": cel.Type.STRING,
         "key_schema_changed": cel.Type.BOOL,
         "grant_purpose": cel.Type.STRING,
+        "has_stream": cel.Type.BOOL,
         **{variable: cel.Type(f"{PACKAGE}.{message}") for variable, message in _MESSAGE_VARIABLES.items()},
     },
 )
@@ -144,6 +147,7 @@ def build_activation(context: PolicyContext) -> cel.Activation:
         "scope": context.scope.value,
         "key_schema_changed": context.key_schema_changed,
         "grant_purpose": context.grant_purpose or "",
+        "has_stream": context.stream is not None,
         "requester": _requester_message(context.requester),
     }
     for name in ("stream", "registered_stream"):

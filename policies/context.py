@@ -109,7 +109,8 @@ class PolicyContext:
 
     scope: what kind of change is checked.
     requester: who asks for it.
-    stream: the stream as it would be after the change.
+    stream: the stream as it would be after the change; `None` for a schema version of a subject that
+        belongs to no catalog stream (rules about streams then have nothing to check).
     schema: the schema version being registered, or the stream's current value schema.
     previous_schema: the latest registered version of the same subject, if any.
     key_schema: the stream's key schema, if known.

@@ -16,6 +16,8 @@ class RegistrySettings(BaseSettings):
     database_url: str | None = None
     """Defaults to a SQLite file in the state folder."""
     trust_domain: str = "headwater.local"
+    policy_dir: Path | None = None
+    """An organisation's folder of policy YAML files, loaded after the rules shipped with headwater."""
     client_certificate_lifetime_h: float = 24.0
     server_certificate_lifetime_h: float = 24.0 * 7
 

@@ -12,7 +12,7 @@ RegistryError
 └── CertificateNotFoundError
 """
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class RegistryError(Exception):
@@ -20,6 +20,10 @@ class RegistryError(Exception):
 
     status_code: ClassVar[int] = 500
     error_code: ClassVar[int] = 50001
+
+    def body_extras(self) -> dict[str, Any]:
+        """Fields an API error body carries besides `error_code` and `message`."""
+        return {}
 
 
 class CertificateAuthorityError(RegistryError):

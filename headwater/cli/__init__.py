@@ -7,9 +7,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from headwater.cli import ca, demo, hub, local, registry
+from headwater.cli import audit, ca, demo, hub, local, policy, registry
 from headwater.config import LocalSettings
 from headwater.local.errors import LocalStackError
+from headwater.policies import PolicyError
 from headwater.registry.errors import RegistryError
 
 app = typer.Typer(
@@ -21,6 +22,8 @@ app.add_typer(local.app, name="local")
 app.add_typer(ca.app, name="ca")
 app.add_typer(hub.app, name="hub")
 app.add_typer(registry.app, name="registry")
+app.add_typer(policy.app, name="policy")
+app.command(name="audit")(audit.show)
 app.command(name="demo")(demo.run)
 
 _errors = Console(stderr=True)
@@ -42,6 +45,6 @@ def main() -> None:
     """Entry point: known problems are one line on stderr and exit code 1, never a stack trace."""
     try:
         app()
-    except (LocalStackError, RegistryError) as exc:
+    except (LocalStackError, RegistryError, PolicyError) as exc:
         _errors.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)

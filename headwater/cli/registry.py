@@ -22,6 +22,7 @@ from headwater.cli.progress import steps
 from headwater.ledger import open_hub_database
 from headwater.registry.config import RegistrySettings
 from headwater.registry.errors import RegistryError
+from headwater.registry.governance.gate import PolicyGate
 from headwater.registry.services.registry_transfer import TransferCounts, dumps, export_registry, import_registry
 from headwater.registry.services.schema_registry import SchemaRegistry
 
@@ -130,7 +131,8 @@ def grant(
     identity: Annotated[str, typer.Argument(help="Identity (certificate CN) that may write it.", show_default=False)],
 ) -> None:
     """Let a non-admin IDENTITY write SUBJECT: register versions, delete them, set its config and mode."""
-    registry = SchemaRegistry(_open_existing_database(settings_of(context)))
+    settings = settings_of(context)
+    registry = SchemaRegistry(_open_existing_database(settings), PolicyGate.from_settings(settings))
     registry.grant_subject(subject, identity)
     console.print(
         f"Granted identity {identity} write access to subject {subject} (register, delete, config, mode).",

@@ -38,7 +38,7 @@ from headwater.registry.api.deps import Readiness
 from headwater.registry.api.tls import ClientCertificateH11Protocol, client_ssl_context
 from headwater.registry.ca import CertificateKind, CertificateLedger
 from headwater.registry.database import create_database_engine
-from headwater.registry.services.schema_registry import SchemaRegistry
+from headwater.registry.governance.gate import PolicyGate
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +59,13 @@ def serve(
 
 def hub_config(settings: LocalSettings, host: str, port: int, report: Report = lambda _: None) -> uvicorn.Config:
     """The uvicorn configuration of the hub; migrates the database and renews the server certificate."""
+    # Policies first: a broken policy file stops the hub before it touches the database or certificates.
+    gate = PolicyGate.from_settings(settings)
+    report(f"Loaded {len(gate.policy_set.rules)} policy rules")
     sessions = open_hub_database(settings)
     ledger = open_ledger(settings, create_authority=False, sessions=sessions)
     server_files = ensure_server_certificate(settings, ledger, report)
-    app = create_app(settings, ledger, SchemaRegistry(sessions), settings.admin_identity, readiness_checks(settings))
+    app = create_app(settings, sessions, ledger, gate, settings.admin_identity, readiness_checks(settings))
     return uvicorn.Config(
         app,
         host=host,

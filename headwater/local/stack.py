@@ -19,6 +19,7 @@ from headwater.local.broker import BrokerStatus, LocalBroker, Report
 from headwater.local.broker_tls import CertificateFiles, needs_renewal
 from headwater.local.errors import LocalStackError
 from headwater.registry.ca import CertificateAuthority
+from headwater.registry.governance.gate import PolicyGate
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,11 @@ class LocalStack:
         return self.hub_dir / "hub.pid"
 
     def up(self, report: Report = lambda _: None) -> StackStatus:
-        """Start the broker and the hub unless they run; both are checked either way."""
+        """Start the broker and the hub unless they run; both are checked either way.
+
+        The policy files are loaded first: a broken one is reported with file and line before anything
+        starts (a running hub keeps the rules it loaded; restart it to load changed files)."""
+        PolicyGate.from_settings(self.settings)
         broker = self.broker.up(report)
         port = self._hub_port()
         url = f"https://127.0.0.1:{port}"
@@ -97,6 +102,10 @@ class LocalStack:
         command = processes.command_line(pid)
         ours = processes.is_alive(pid) and "serve" in command and str(self.broker.state_dir) in command
         return pid if ours else None
+
+    def hub_url(self) -> str:
+        """Where this state folder's hub listens (or will): the port `local up` chose, else the setting."""
+        return f"https://127.0.0.1:{self._stored_hub_port() or self.settings.hub_port}"
 
     def _stored_hub_port(self) -> int | None:
         state = self.hub_dir / "hub.json"

@@ -1,4 +1,7 @@
-"""Schema fields are documented, and are never removed without a default."""
+"""A stream's schema fields are documented, and are never removed without a default.
+
+Both govern the schemas of catalog streams: a subject outside the catalog (no `context.stream`) is
+not checked, so the hub stays a drop-in registry for schemas it does not govern."""
 
 from headwater.policies.context import PolicyContext
 from headwater.policies.rule import Params
@@ -12,7 +15,7 @@ def field_path(path: str, attribute: str = "") -> str:
 
 def check_fields_documented(context: PolicyContext, params: Params) -> list[Finding]:
     schema = context.schema
-    if schema is None:
+    if schema is None or context.stream is None:
         return []
     return [
         Finding(field_path(field.path, "doc"), f"Field '{field.path}' of '{schema.subject}' has no doc.")
@@ -23,7 +26,7 @@ def check_fields_documented(context: PolicyContext, params: Params) -> list[Find
 
 def check_no_field_removal_without_default(context: PolicyContext, params: Params) -> list[Finding]:
     schema, previous = context.schema, context.previous_schema
-    if schema is None or previous is None:
+    if schema is None or previous is None or context.stream is None:
         return []
     kept = {field.path for field in schema.fields}
     return [

@@ -1,13 +1,17 @@
 """The hub's FastAPI application: routers under `/api/v1`, every route behind a client certificate."""
 
 from fastapi import APIRouter, Depends, FastAPI
+from sqlalchemy.orm import Session, sessionmaker
 
 from headwater.registry.api.deps import HubContext, Readiness, current_identity
 from headwater.registry.api.encoded_slashes import EncodedSlashMiddleware
 from headwater.registry.api.errors import install_error_handlers
-from headwater.registry.api.routes import health, identity, schema_registry
+from headwater.registry.api.routes import audit, health, identity, policies, schema_registry
 from headwater.registry.ca import CertificateLedger
 from headwater.registry.config import RegistrySettings
+from headwater.registry.governance.gate import PolicyGate
+from headwater.registry.governance.waivers import WaiverBook
+from headwater.registry.services.audit import AuditLog
 from headwater.registry.services.schema_registry import SchemaRegistry
 
 API_PREFIX = "/api/v1"
@@ -16,6 +20,8 @@ API_PREFIX = "/api/v1"
 api_router = APIRouter(dependencies=[Depends(current_identity)])
 api_router.include_router(health.router)
 api_router.include_router(identity.router)
+api_router.include_router(policies.router)
+api_router.include_router(audit.router)
 # Confluent clients call the registry at the root paths, not under /api/v1.
 confluent_router = APIRouter(dependencies=[Depends(current_identity)])
 confluent_router.include_router(schema_registry.router)
@@ -23,19 +29,25 @@ confluent_router.include_router(schema_registry.router)
 
 def create_app(
     settings: RegistrySettings,
+    sessions: sessionmaker[Session],
     ledger: CertificateLedger,
-    registry: SchemaRegistry,
+    gate: PolicyGate,
     admin_identity: str,
     readiness: Readiness,
 ) -> FastAPI:
-    """`admin_identity` names the identity whose callers get `Caller.is_admin`."""
+    """`gate` holds the policies loaded at start; `admin_identity` names the identity whose callers get
+    `Caller.is_admin`."""
     # FastAPI serves its docs and OpenAPI document outside the routers, where no certificate check
     # runs; a revoked certificate could still read them, so they are off.
     app = FastAPI(title="headwater hub", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.hub = HubContext(
         settings=settings,
+        sessions=sessions,
         ledger=ledger,
-        schema_registry=registry,
+        schema_registry=SchemaRegistry(sessions, gate),
+        policy_gate=gate,
+        waivers=WaiverBook(sessions, gate.policy_set),
+        audit=AuditLog(sessions),
         admin_identity=admin_identity,
         readiness=readiness,
     )

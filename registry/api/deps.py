@@ -8,7 +8,9 @@ from typing import Annotated
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
 
+from headwater.policies import Requester
 from headwater.registry.api.errors import (
     ClientCertificateAnonymousError,
     ClientCertificateMissingError,
@@ -17,6 +19,9 @@ from headwater.registry.api.errors import (
 )
 from headwater.registry.ca import CertificateLedger
 from headwater.registry.config import RegistrySettings
+from headwater.registry.governance.gate import PolicyGate
+from headwater.registry.governance.waivers import WaiverBook
+from headwater.registry.services.audit import AuditLog
 from headwater.registry.services.schema_registry import SchemaRegistry
 
 Readiness = Callable[[], dict[str, bool]]
@@ -28,8 +33,12 @@ class HubContext:
     """What `create_app` was built with; kept on `app.state.hub`."""
 
     settings: RegistrySettings
+    sessions: sessionmaker[Session]
     ledger: CertificateLedger
     schema_registry: SchemaRegistry
+    policy_gate: PolicyGate
+    waivers: WaiverBook
+    audit: AuditLog
     admin_identity: str
     readiness: Readiness
 
@@ -42,6 +51,11 @@ class Caller:
     domain: str
     serial: int
     is_admin: bool
+
+    @property
+    def requester(self) -> Requester:
+        """The caller as policy rules see it."""
+        return Requester(identity=self.identity, domain=self.domain, is_admin=self.is_admin)
 
 
 def hub_context(request: Request) -> HubContext:

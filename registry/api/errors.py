@@ -12,6 +12,7 @@ RegistryError                                  (registry/errors.py)
 from collections.abc import Mapping
 from datetime import datetime
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -67,13 +68,18 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def _error_response(
-    status_code: int, error_code: int, message: str, headers: Mapping[str, str] | None = None
+    status_code: int,
+    error_code: int,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    extras: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
-    return JSONResponse({"error_code": error_code, "message": message}, status_code=status_code, headers=headers)
+    body = {"error_code": error_code, "message": message, **(extras or {})}
+    return JSONResponse(body, status_code=status_code, headers=headers)
 
 
 def _render_registry_error(_request: Request, exc: RegistryError) -> JSONResponse:
-    return _error_response(exc.status_code, exc.error_code, str(exc))
+    return _error_response(exc.status_code, exc.error_code, str(exc), extras=exc.body_extras())
 
 
 def _render_validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

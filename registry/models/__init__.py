@@ -1,7 +1,19 @@
 """SQLAlchemy 2 tables, one module per aggregate. The schema changes only through `migrations/`."""
 
+from headwater.registry.models.audit import AuditEntry
 from headwater.registry.models.base import Base
 from headwater.registry.models.identity import Certificate, Identity
+from headwater.registry.models.policy import PolicyWaiver
 from headwater.registry.models.schema import RegistrySetting, SchemaText, SubjectGrant, SubjectVersion
 
-__all__ = ["Base", "Certificate", "Identity", "RegistrySetting", "SchemaText", "SubjectGrant", "SubjectVersion"]
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "Certificate",
+    "Identity",
+    "PolicyWaiver",
+    "RegistrySetting",
+    "SchemaText",
+    "SubjectGrant",
+    "SubjectVersion",
+]

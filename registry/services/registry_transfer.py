@@ -2,13 +2,14 @@
 records already in Kafka carry those ids, so a copy that renumbered them would orphan the records."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from headwater.registry.governance.contexts import DATABASE_OPERATOR
 from headwater.registry.models import RegistrySetting, SchemaText, SubjectVersion
 from headwater.registry.schema_registry_errors import (
     InvalidSchemaVersionError,
@@ -16,7 +17,8 @@ from headwater.registry.schema_registry_errors import (
     SchemaIdConflictError,
 )
 from headwater.registry.schemas import InvalidSchemaError, parse_schema
-from headwater.registry.services.schema_registry import schema_fingerprint
+from headwater.registry.services.audit import DONE, record_audit
+from headwater.registry.services.schema_registry import GLOBAL_TARGET, schema_fingerprint
 
 EXPORT_FORMAT = "headwater-schema-registry/1"
 
@@ -111,7 +113,9 @@ def import_registry(sessions: sessionmaker[Session], document: dict[str, Any]) -
             raise OperationNotPermittedError(
                 f"The export has a malformed entry ({exc!r}); nothing was imported."
             ) from exc
-    return TransferCounts(len(schemas), len(versions), len(settings))
+        counts = TransferCounts(len(schemas), len(versions), len(settings))
+        record_audit(session, DATABASE_OPERATOR.identity, "registry.import", GLOBAL_TARGET, DONE, asdict(counts))
+    return counts
 
 
 _REGISTRY_TABLES = (SchemaText, SubjectVersion, RegistrySetting)

@@ -9,13 +9,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from headwater.policies import Requester
 from headwater.registry.errors import IdentityNotFoundError
+from headwater.registry.governance.contexts import DATABASE_OPERATOR, schema_version_context
+from headwater.registry.governance.errors import PolicyViolationError
+from headwater.registry.governance.gate import PolicyGate
 from headwater.registry.models import Identity, RegistrySetting, SchemaText, SubjectGrant, SubjectVersion
 from headwater.registry.schema_registry_errors import (
     IncompatibleSchemaVersionError,
@@ -36,10 +40,13 @@ from headwater.registry.schema_registry_errors import (
 )
 from headwater.registry.schemas import AvroSchema, InvalidSchemaError, parse_schema
 from headwater.registry.schemas.compatibility import CompatibilityLevel, check_compatibility
+from headwater.registry.services.audit import DONE, REFUSED, AuditLog, record_audit
 from headwater.registry.services.subjects import Latest, parse_version, validate_subject
 
 AVRO = "AVRO"
 GLOBAL_SCOPE = ""
+GLOBAL_TARGET = "(global)"
+"""The audit target of a global setting change."""
 DEFAULT_LEVEL = CompatibilityLevel.BACKWARD
 _RETRIES_ON_ID_RACE = 5
 T = TypeVar("T")
@@ -78,7 +85,8 @@ def schema_fingerprint(schema_type: str, text: str) -> str:
     return hashlib.sha256(f"{schema_type}\n{text}".encode()).hexdigest()
 
 
-def _parse(submission: SchemaSubmission) -> AvroSchema:
+def parse_submission(submission: SchemaSubmission) -> AvroSchema:
+    """The submitted schema, parsed; refuses other types than Avro, references and invalid schemas (42201)."""
     if submission.schema_type.upper() != AVRO:
         raise InvalidSchemaVersionError(
             f"Invalid schema type '{submission.schema_type}': this registry accepts AVRO schemas only."
@@ -93,6 +101,13 @@ def _parse(submission: SchemaSubmission) -> AvroSchema:
         raise InvalidSchemaVersionError(f"Invalid AVRO schema: {exc}") from exc
 
 
+class _Refused(Exception):
+    """Carries a refusal out of the rolled-back transaction, with the audit details to record."""
+
+    def __init__(self, error: Exception, details: dict[str, Any]) -> None:
+        self.error, self.details = error, details
+
+
 def _stored_text(schema: AvroSchema, normalize: bool) -> str:
     return schema.normalized_text if normalize else schema.canonical_text
 
@@ -104,19 +119,42 @@ def _registered(row: SubjectVersion) -> RegisteredVersion:
 
 
 class SchemaRegistry:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    """Every write runs in one transaction with its audit entry; refusals are audited on their own."""
+
+    def __init__(self, sessions: sessionmaker[Session], gate: PolicyGate) -> None:
         self._sessions = sessions
+        self._gate = gate
+        self._audit = AuditLog(sessions)
 
     # -- writes ------------------------------------------------------------------------------
-    def register(self, subject: str, submission: SchemaSubmission, normalize: bool = False) -> RegisteredVersion:
-        """Register a schema version, or return the existing live version holding the same schema."""
+    def register(
+        self,
+        subject: str,
+        submission: SchemaSubmission,
+        normalize: bool = False,
+        requester: Requester = DATABASE_OPERATOR,
+    ) -> RegisteredVersion:
+        """Register a schema version, or return the existing live version holding the same schema.
+
+        A new version must be compatible and pass the schema-version policies; a refusal stores nothing
+        but its audit entry."""
         validate_subject(subject)
-        schema = _parse(submission)
+        schema = parse_submission(submission)
         text = _stored_text(schema, normalize)
-        return self._retrying(lambda session: self._register(session, subject, submission, schema, text))
+        try:
+            return self._retrying(lambda session: self._register(session, subject, submission, schema, text, requester))
+        except _Refused as refused:
+            self._audit.record(requester.identity, "schema.register", subject, REFUSED, refused.details)
+            raise refused.error from None
 
     def _register(
-        self, session: Session, subject: str, submission: SchemaSubmission, schema: AvroSchema, text: str
+        self,
+        session: Session,
+        subject: str,
+        submission: SchemaSubmission,
+        schema: AvroSchema,
+        text: str,
+        requester: Requester,
     ) -> RegisteredVersion:
         mode = self._mode(session, subject, default_to_global=True)
         if mode is Mode.READONLY:
@@ -129,8 +167,8 @@ class SchemaRegistry:
         for row in rows:
             if not row.deleted and row.schema.fingerprint == fingerprint:
                 return _registered(row)
-        if not importing:
-            self._check_compatible(session, subject, schema, [row for row in rows if not row.deleted])
+        # IMPORT restores versions another hub already checked: neither compatibility nor policies run again.
+        details = {"import": True} if importing else self._check_change(session, subject, schema, rows, requester)
         schema_row = self._schema_row(session, fingerprint, text, submission.schema_id)
         version = submission.version or max((row.version for row in rows), default=0) + 1
         row = SubjectVersion(
@@ -139,16 +177,27 @@ class SchemaRegistry:
         row.schema = schema_row
         session.add(row)
         session.flush()
-        return _registered(row)
+        registered = _registered(row)
+        after = {"version": registered.version, "schema_id": registered.schema_id}
+        record_audit(session, requester.identity, "schema.register", subject, DONE, details, after=after)
+        return registered
 
-    def _check_compatible(
-        self, session: Session, subject: str, schema: AvroSchema, live: Sequence[SubjectVersion]
-    ) -> None:
+    def _check_change(
+        self, session: Session, subject: str, schema: AvroSchema, rows: Sequence[SubjectVersion], requester: Requester
+    ) -> dict[str, Any]:
+        """Compatibility first (Confluent's 409), then every policy; returns the decision to audit."""
+        live = [parse_schema(row.schema.text) for row in rows if not row.deleted]
         level = self._level(session, subject, default_to_global=True)
-        previous = [parse_schema(row.schema.text) for row in live]
-        problems = check_compatibility(level, schema, previous)
+        problems = [str(problem) for problem in check_compatibility(level, schema, live)]
         if problems:
-            raise IncompatibleSchemaVersionError(subject, level.value, [str(problem) for problem in problems])
+            details = {"compatibility": {"level": level.value, "incompatibilities": problems}}
+            raise _Refused(IncompatibleSchemaVersionError(subject, level.value, problems), details)
+        context = schema_version_context(requester, subject, schema, live[-1] if live else None)
+        decision = self._gate.decide(session, context)
+        details = self._gate.audit_details(context, decision)
+        if not decision.allowed:
+            raise _Refused(PolicyViolationError(subject, decision.violations), details)
+        return details
 
     def _schema_row(self, session: Session, fingerprint: str, text: str, wanted_id: int | None) -> SchemaText:
         existing = session.scalar(select(SchemaText).where(SchemaText.fingerprint == fingerprint))
@@ -179,7 +228,9 @@ class SchemaRegistry:
                     raise
         raise AssertionError("unreachable")
 
-    def delete_version(self, subject: str, version_text: str, permanent: bool) -> int:
+    def delete_version(
+        self, subject: str, version_text: str, permanent: bool, actor: str = DATABASE_OPERATOR.identity
+    ) -> int:
         version = parse_version(version_text)
         with self._sessions.begin() as session:
             self._refuse_in_readonly(session, subject)
@@ -195,9 +246,12 @@ class SchemaRegistry:
                 raise VersionSoftDeletedError(subject, row.version)
             else:
                 row.deleted = True
+            action = "schema.version.delete" + (".permanent" if permanent else "")
+            details = {"version": row.version, "schema_id": row.schema_id}
+            record_audit(session, actor, action, subject, DONE, details)
             return row.version
 
-    def delete_subject(self, subject: str, permanent: bool) -> list[int]:
+    def delete_subject(self, subject: str, permanent: bool, actor: str = DATABASE_OPERATOR.identity) -> list[int]:
         with self._sessions.begin() as session:
             self._refuse_in_readonly(session, subject)
             rows = self._existing_versions(session, subject)
@@ -205,18 +259,23 @@ class SchemaRegistry:
             if permanent:
                 if live:
                     raise SubjectNotSoftDeletedError(subject)
+                deleted = list(rows)
                 for row in rows:
                     session.delete(row)
-                return [row.version for row in rows]
-            if not live:
-                raise SubjectSoftDeletedError(subject)
-            for row in live:
-                row.deleted = True
-            return [row.version for row in live]
+            else:
+                if not live:
+                    raise SubjectSoftDeletedError(subject)
+                deleted = live
+                for row in live:
+                    row.deleted = True
+            versions = [row.version for row in deleted]
+            action = "schema.subject.delete" + (".permanent" if permanent else "")
+            record_audit(session, actor, action, subject, DONE, {"versions": versions})
+            return versions
 
     # -- reads -------------------------------------------------------------------------------
     def lookup(self, subject: str, submission: SchemaSubmission, include_deleted: bool) -> RegisteredVersion:
-        schema = _parse(submission)
+        schema = parse_submission(submission)
         fingerprints = {
             schema_fingerprint(AVRO, schema.canonical_text),
             schema_fingerprint(AVRO, schema.normalized_text),
@@ -229,6 +288,12 @@ class SchemaRegistry:
             if not matches:
                 raise SchemaNotFoundError("Schema not found under this subject. Register it first.")
             return _registered(matches[-1])
+
+    def latest_live_schema(self, subject: str) -> AvroSchema | None:
+        """The newest version not soft-deleted, or None when the subject has none."""
+        with self._sessions() as session:
+            live = [row for row in self._versions(session, subject) if not row.deleted]
+            return parse_schema(live[-1].schema.text) if live else None
 
     def schema_by_id(self, schema_id: int) -> SchemaText:
         with self._sessions() as session:
@@ -274,7 +339,7 @@ class SchemaRegistry:
         """Confluent checks only the version named, even under a transitive level; `latest` on a
         subject without live versions is compatible."""
         version = parse_version(version_text)
-        schema = _parse(submission)
+        schema = parse_submission(submission)
         with self._sessions() as session:
             level = self._level(session, subject, default_to_global=True)
             rows = self._versions(session, subject)
@@ -288,7 +353,7 @@ class SchemaRegistry:
         return [str(problem) for problem in check_compatibility(level, schema, previous)]
 
     def check_against_level(self, subject: str, submission: SchemaSubmission) -> list[str]:
-        schema = _parse(submission)
+        schema = parse_submission(submission)
         with self._sessions() as session:
             level = self._level(session, subject, default_to_global=True)
             live = [row for row in self._versions(session, subject) if not row.deleted]
@@ -300,26 +365,30 @@ class SchemaRegistry:
         with self._sessions() as session:
             return self._level(session, subject, default_to_global)
 
-    def set_compatibility(self, subject: str | None, level_text: str) -> CompatibilityLevel:
+    def set_compatibility(
+        self, subject: str | None, level_text: str, actor: str = DATABASE_OPERATOR.identity
+    ) -> CompatibilityLevel:
         try:
             level = CompatibilityLevel.parse(level_text)
         except ValueError as exc:
             raise InvalidCompatibilityLevelError(str(exc)) from exc
         with self._sessions.begin() as session:
-            self._setting(session, subject).compatibility = level.value
+            self._change_setting(session, subject, "compatibility", level.value, actor)
         return level
 
-    def delete_compatibility(self, subject: str | None) -> CompatibilityLevel:
+    def delete_compatibility(self, subject: str | None, actor: str = DATABASE_OPERATOR.identity) -> CompatibilityLevel:
         previous = self.compatibility(subject, default_to_global=False)
         with self._sessions.begin() as session:
-            self._setting(session, subject).compatibility = None
+            self._change_setting(session, subject, "compatibility", None, actor)
         return previous
 
     def mode(self, subject: str | None, default_to_global: bool) -> Mode:
         with self._sessions() as session:
             return self._mode(session, subject, default_to_global)
 
-    def set_mode(self, subject: str | None, mode_text: str, force: bool) -> Mode:
+    def set_mode(
+        self, subject: str | None, mode_text: str, force: bool, actor: str = DATABASE_OPERATOR.identity
+    ) -> Mode:
         try:
             mode = Mode(mode_text.upper())
         except ValueError as exc:
@@ -330,23 +399,32 @@ class SchemaRegistry:
                     "Cannot switch to IMPORT mode while subjects hold versions (ids could collide); "
                     "import into an empty hub, or pass force=true."
                 )
-            self._setting(session, subject).mode = mode.value
+            self._change_setting(session, subject, "mode", mode.value, actor)
         return mode
 
-    def delete_mode(self, subject: str) -> Mode:
+    def delete_mode(self, subject: str, actor: str = DATABASE_OPERATOR.identity) -> Mode:
         previous = self.mode(subject, default_to_global=False)
         with self._sessions.begin() as session:
-            self._setting(session, subject).mode = None
+            self._change_setting(session, subject, "mode", None, actor)
         return previous
 
+    def _change_setting(self, session: Session, subject: str | None, name: str, value: str | None, actor: str) -> None:
+        """Set (or with None, clear) the compatibility level or mode of a subject or, for None, the global one."""
+        setting = self._setting(session, subject)
+        before = getattr(setting, name)
+        setattr(setting, name, value)
+        target = GLOBAL_TARGET if subject is None else subject
+        record_audit(session, actor, f"schema.{name}.set", target, DONE, {}, {name: before}, {name: value})
+
     # -- write authorisation -----------------------------------------------------------------
-    def grant_subject(self, subject: str, identity: str) -> None:
+    def grant_subject(self, subject: str, identity: str, actor: str = DATABASE_OPERATOR.identity) -> None:
         validate_subject(subject)
         with self._sessions.begin() as session:
             if session.get(Identity, identity) is None:
                 raise IdentityNotFoundError(identity)
             if session.get(SubjectGrant, (subject, identity)) is None:
                 session.add(SubjectGrant(subject=subject, identity_name=identity, granted_at=datetime.now(UTC)))
+                record_audit(session, actor, "schema.subject.grant", subject, DONE, {"identity": identity})
 
     def may_write(self, subject: str, identity: str) -> bool:
         with self._sessions() as session:

@@ -17,6 +17,7 @@ from headwater.producers.connection import MtlsConnection
 from headwater.registry.kafka_topics import create_stream_topic
 from headwater.registry.services.schema_registry import SchemaRegistry
 from tests.conftest import IdentityFactory, RunningBroker, RunningHub
+from tests.policy_helpers import SHIPPED_POLICIES
 
 PAYMENT_V1 = {
     "type": "record",
@@ -181,7 +182,9 @@ def test_only_the_admin_or_a_granted_identity_writes_a_subject(
 ) -> None:
     subject = f"{topic}-value"
     owner, stranger = issue_identity(), issue_identity()
-    SchemaRegistry(open_hub_database(shared_broker.settings)).grant_subject(subject, owner.certificate_file.stem)
+    SchemaRegistry(open_hub_database(shared_broker.settings), SHIPPED_POLICIES).grant_subject(
+        subject, owner.certificate_file.stem
+    )
 
     schema_id = registry_client(shared_hub, owner).register_schema(subject, Schema(_text(PAYMENT_V1), "AVRO"))
     stranger_client = registry_client(shared_hub, stranger)

@@ -23,9 +23,9 @@ from headwater.local.hub import readiness_checks
 from headwater.producers.connection import MtlsConnection
 from headwater.registry.api.app import create_app
 from headwater.registry.ca.authority import CLOCK_SKEW_ALLOWANCE
-from headwater.registry.services.schema_registry import SchemaRegistry
 from tests.conftest import IdentityFactory, RunningBroker, RunningHub
 from tests.kafka_helpers import foreign_ca_impostor
+from tests.policy_helpers import SHIPPED_POLICIES
 
 UNAUTHENTICATED = {"status_code": 401, "error_code": 40101}
 
@@ -270,8 +270,10 @@ class Answer:
 def hub_app(shared_broker: RunningBroker) -> FastAPI:
     """The hub's application built in-process as `hub_config` builds it; never served, only its routes read."""
     settings = shared_broker.settings
-    registry = SchemaRegistry(open_hub_database(settings))
-    return create_app(settings, shared_broker.ledger, registry, settings.admin_identity, readiness_checks(settings))
+    sessions = open_hub_database(settings)
+    return create_app(
+        settings, sessions, shared_broker.ledger, SHIPPED_POLICIES, settings.admin_identity, readiness_checks(settings)
+    )
 
 
 def _endpoints(app: FastAPI) -> list[Endpoint]:

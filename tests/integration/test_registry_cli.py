@@ -16,6 +16,7 @@ from headwater.registry.schemas.compatibility import CompatibilityLevel
 from headwater.registry.services.registry_transfer import dumps, export_registry
 from headwater.registry.services.schema_registry import Mode, SchemaRegistry, SchemaSubmission
 from tests.integration.test_cli import assert_one_line_error, run
+from tests.policy_helpers import SHIPPED_POLICIES
 
 ORDER_V1 = {"type": "record", "name": "Order", "fields": [{"name": "id", "type": "string"}]}
 ORDER_V2 = {**ORDER_V1, "fields": [*ORDER_V1["fields"], {"name": "channel", "type": "string", "default": "web"}]}
@@ -55,7 +56,7 @@ def _populate(registry: SchemaRegistry) -> None:
 def source(tmp_path: Path) -> Path:
     """The state folder of a hub whose SQLite registry holds every kind of entry."""
     state = tmp_path / "source"
-    _populate(SchemaRegistry(_hub_database(state)))
+    _populate(SchemaRegistry(_hub_database(state), SHIPPED_POLICIES))
     return state
 
 
@@ -91,7 +92,7 @@ def test_import_into_postgresql_keeps_every_id_version_deletion_and_setting(
     target_sessions = _hub_database(target_state, postgres_url)
     assert export_registry(target_sessions) == export_registry(_hub_database(source))
 
-    target = SchemaRegistry(target_sessions)
+    target = SchemaRegistry(target_sessions, SHIPPED_POLICIES)
     assert target.versions("orders-value", include_deleted=False, deleted_only=False) == [2]
     assert target.version("orders-value", "1", include_deleted=True).deleted is True
     shared_id = target.version("orders-value", "1", include_deleted=True).schema_id
@@ -122,7 +123,7 @@ def test_import_into_a_registry_that_holds_schemas_is_refused(
 def test_import_into_a_registry_that_holds_only_settings_is_a_one_line_error(export_file: Path, tmp_path: Path) -> None:
     """A fresh hub whose admin already set the global level holds no schemas, but is not empty either."""
     target = tmp_path / "target"
-    SchemaRegistry(_hub_database(target)).set_compatibility(None, "NONE")
+    SchemaRegistry(_hub_database(target), SHIPPED_POLICIES).set_compatibility(None, "NONE")
     result = run("registry", "import", str(export_file), state_dir=target)
     assert_one_line_error(result, "empty hub")
     assert export_registry(_hub_database(target))["schemas"] == []
@@ -200,7 +201,7 @@ def test_grant_lets_an_identity_write_the_subject(tmp_path: Path) -> None:
     again = run("registry", "grant", "team/payments-value", owner, state_dir=state)
     assert again.returncode == 0, again.stderr
 
-    registry = SchemaRegistry(_hub_database(state))
+    registry = SchemaRegistry(_hub_database(state), SHIPPED_POLICIES)
     assert registry.may_write("team/payments-value", owner) is True
     assert registry.may_write("team/payments-value", stranger) is False
     assert registry.may_write("team/other-value", owner) is False

@@ -144,7 +144,8 @@ def register(
     subject: Subject, body: SchemaRequest, registry: Registry, caller: CurrentIdentity, normalize: Flag = False
 ) -> SchemaIdResponse:
     _authorize_subject_write(registry, caller, subject)
-    return SchemaIdResponse(id=registry.register(subject, _submission(body), normalize).schema_id)
+    registered = registry.register(subject, _submission(body), normalize, caller.requester)
+    return SchemaIdResponse(id=registered.schema_id)
 
 
 @router.get("/subjects/{subject}/versions/{version}/schema", response_class=PlainTextResponse)
@@ -170,7 +171,7 @@ def delete_version(
     subject: Subject, version: str, registry: Registry, caller: CurrentIdentity, permanent: Flag = False
 ) -> int:
     _authorize_subject_write(registry, caller, subject)
-    return registry.delete_version(subject, version, permanent)
+    return registry.delete_version(subject, version, permanent, caller.identity)
 
 
 @router.get("/subjects/{subject}/versions")
@@ -200,7 +201,7 @@ def lookup(
 @router.delete("/subjects/{subject}")
 def delete_subject(subject: Subject, registry: Registry, caller: CurrentIdentity, permanent: Flag = False) -> list[int]:
     _authorize_subject_write(registry, caller, subject)
-    return registry.delete_subject(subject, permanent)
+    return registry.delete_subject(subject, permanent, caller.identity)
 
 
 @router.post("/compatibility/subjects/{subject}/versions/{version}", response_model_exclude_none=True)
@@ -236,13 +237,13 @@ def set_global_compatibility(
     body: CompatibilityRequest, registry: Registry, caller: CurrentIdentity
 ) -> CompatibilityUpdateResponse:
     _authorize_global_write(caller)
-    return CompatibilityUpdateResponse(compatibility=registry.set_compatibility(None, _level(body)))
+    return CompatibilityUpdateResponse(compatibility=registry.set_compatibility(None, _level(body), caller.identity))
 
 
 @router.delete("/config")
 def reset_global_compatibility(registry: Registry, caller: CurrentIdentity) -> CompatibilityLevelResponse:
     _authorize_global_write(caller)
-    return CompatibilityLevelResponse(compatibilityLevel=registry.delete_compatibility(None))
+    return CompatibilityLevelResponse(compatibilityLevel=registry.delete_compatibility(None, caller.identity))
 
 
 @router.get("/config/{subject}")
@@ -260,7 +261,7 @@ def set_subject_compatibility(
     subject: Subject, body: CompatibilityRequest, registry: Registry, caller: CurrentIdentity
 ) -> CompatibilityUpdateResponse:
     _authorize_subject_write(registry, caller, subject)
-    return CompatibilityUpdateResponse(compatibility=registry.set_compatibility(subject, _level(body)))
+    return CompatibilityUpdateResponse(compatibility=registry.set_compatibility(subject, _level(body), caller.identity))
 
 
 @router.delete("/config/{subject}")
@@ -268,7 +269,7 @@ def delete_subject_compatibility(
     subject: Subject, registry: Registry, caller: CurrentIdentity
 ) -> CompatibilityLevelResponse:
     _authorize_subject_write(registry, caller, subject)
-    return CompatibilityLevelResponse(compatibilityLevel=registry.delete_compatibility(subject))
+    return CompatibilityLevelResponse(compatibilityLevel=registry.delete_compatibility(subject, caller.identity))
 
 
 def _level(body: CompatibilityRequest) -> str:
@@ -288,7 +289,7 @@ def set_global_mode(
     body: ModeRequest, registry: Registry, caller: CurrentIdentity, force: Flag = False
 ) -> ModeResponse:
     _authorize_global_write(caller)
-    return ModeResponse(mode=registry.set_mode(None, body.mode, force))
+    return ModeResponse(mode=registry.set_mode(None, body.mode, force, caller.identity))
 
 
 @router.get("/mode/{subject}")
@@ -306,13 +307,13 @@ def set_subject_mode(
     subject: Subject, body: ModeRequest, registry: Registry, caller: CurrentIdentity, force: Flag = False
 ) -> ModeResponse:
     _authorize_subject_write(registry, caller, subject)
-    return ModeResponse(mode=registry.set_mode(subject, body.mode, force))
+    return ModeResponse(mode=registry.set_mode(subject, body.mode, force, caller.identity))
 
 
 @router.delete("/mode/{subject}")
 def delete_subject_mode(subject: Subject, registry: Registry, caller: CurrentIdentity) -> ModeResponse:
     _authorize_subject_write(registry, caller, subject)
-    return ModeResponse(mode=registry.delete_mode(subject))
+    return ModeResponse(mode=registry.delete_mode(subject, caller.identity))
 
 
 @router.get("/associations/resources/{namespace}/{name}")

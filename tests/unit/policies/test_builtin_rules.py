@@ -27,6 +27,11 @@ PASSING = [
     ("source-stream-full-transitive", context(REGISTRATION)),
     ("source-stream-full-transitive", context(REGISTRATION, stream=stream(is_source=False, compatibility="BACKWARD"))),
     ("fields-documented", context(SCHEMA)),
+    # A subject outside the catalog (no stream) is not governed by the stream schema rules.
+    (
+        "fields-documented",
+        context(SCHEMA, stream=None, schema=replace(VALUE_SCHEMA, fields=(replace(VALUE_SCHEMA.fields[2], doc=""),))),
+    ),
     ("pii-requires-purpose", context(Scope.ACCESS_REQUEST)),
     ("pii-requires-purpose", context(Scope.ACCESS_REQUEST, schema=WITHOUT_EMAIL, grant_purpose=None)),
     ("pii-not-in-public-streams", context(SCHEMA)),
@@ -43,6 +48,7 @@ PASSING = [
             ),
         ),
     ),
+    ("no-field-removal-without-default", context(SCHEMA, stream=None, schema=WITHOUT_EMAIL)),
     ("owner-team-and-contact-present", context(REGISTRATION)),
 ]
 

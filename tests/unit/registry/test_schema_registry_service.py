@@ -27,6 +27,7 @@ from headwater.registry.schema_registry_errors import (
 from headwater.registry.schemas.compatibility import CompatibilityLevel
 from headwater.registry.services.registry_transfer import export_registry, import_registry
 from headwater.registry.services.schema_registry import Mode, SchemaRegistry, SchemaSubmission
+from tests.policy_helpers import SHIPPED_POLICIES
 
 
 def record(*fields: dict[str, object], name: str = "Payment") -> SchemaSubmission:
@@ -49,7 +50,7 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def registry(engine: Engine) -> SchemaRegistry:
-    return SchemaRegistry(session_factory(engine))
+    return SchemaRegistry(session_factory(engine), SHIPPED_POLICIES)
 
 
 def test_versions_count_up_and_reregistering_returns_the_existing_version(registry: SchemaRegistry) -> None:
@@ -187,7 +188,7 @@ def test_readonly_mode_refuses_writes_and_import_mode_keeps_given_ids(registry: 
 
 
 def test_export_then_import_into_an_empty_hub_keeps_every_id(engine: Engine, tmp_path) -> None:
-    source = SchemaRegistry(session_factory(engine))
+    source = SchemaRegistry(session_factory(engine), SHIPPED_POLICIES)
     source.register("a-value", record(ID))
     source.register("a-value", record(ID, CURRENCY_WITH_DEFAULT))
     source.register("b-value", record(AMOUNT, name="Other"))
@@ -198,7 +199,7 @@ def test_export_then_import_into_an_empty_hub_keeps_every_id(engine: Engine, tmp
     target_engine = create_database_engine(f"sqlite:///{tmp_path / 'target.db'}")
     upgrade_database(target_engine)
     counts = import_registry(session_factory(target_engine), document)
-    target = SchemaRegistry(session_factory(target_engine))
+    target = SchemaRegistry(session_factory(target_engine), SHIPPED_POLICIES)
     assert (counts.schemas, counts.versions, counts.settings) == (3, 3, 1)
     assert export_registry(session_factory(target_engine)) == document
     for subject in ("a-value", "b-value"):

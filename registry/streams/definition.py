@@ -1,0 +1,69 @@
+"""The definition of a stream as a domain team writes it (`spec.yaml`, `POST /api/v1/streams` body).
+
+The hub applies its own topic settings first (`DEFAULT_TOPIC_CONFIG`: compacted, history kept
+forever, tombstones kept for the consumer rebuild window); a definition's `topic_config` overrides
+them, and the policies judge the result."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from headwater.policies import StreamSpec
+
+DEFAULT_TOPIC_CONFIG: Final[Mapping[str, str]] = MappingProxyType(
+    {"cleanup.policy": "compact", "retention.ms": "-1", "delete.retention.ms": str(7 * 24 * 3600 * 1000)}
+)
+
+
+class StreamDefinition(BaseModel):
+    """A stream to register: its name, owners, topic layout and key and value schemas (Avro JSON text)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="`<domain>.<entity>`, also the topic name, e.g. `payments.order`.")
+    description: str = Field(default="", description="What the stream holds, one line.")
+    owner_team: str = Field(default="", description="The team that owns the stream.")
+    contact: str = Field(default="", description="How to reach the owners, e.g. an e-mail or chat channel.")
+    partitions: int = Field(default=1, description="Partition count; fixed once registered.")
+    tags: list[str] = Field(default_factory=list, description="Labels such as `public`.")
+    source: bool = Field(
+        default=True, description="A source of truth: its compacted history is the only copy of the entities."
+    )
+    compatibility: str = Field(default="FULL_TRANSITIVE", description="Compatibility level of both subjects.")
+    topic_config: dict[str, str] = Field(
+        default_factory=dict, description="Kafka topic settings that override the hub's defaults."
+    )
+    key_schema: str = Field(description="Avro schema of the key, as JSON text; frozen once registered.")
+    value_schema: str = Field(description="Avro schema of the value, as JSON text.")
+
+    @property
+    def key_subject(self) -> str:
+        return f"{self.name}-key"
+
+    @property
+    def value_subject(self) -> str:
+        return f"{self.name}-value"
+
+    def effective_topic_config(self) -> dict[str, str]:
+        return {**DEFAULT_TOPIC_CONFIG, **self.topic_config}
+
+    def policy_view(self) -> StreamSpec:
+        """The stream as policy rules see it; a name without a dot has an empty domain."""
+        domain, _, entity = self.name.partition(".") if "." in self.name else ("", "", self.name)
+        return StreamSpec(
+            name=self.name,
+            domain=domain,
+            entity=entity,
+            description=self.description,
+            owner_team=self.owner_team,
+            contact=self.contact,
+            partitions=self.partitions,
+            tags=tuple(self.tags),
+            is_source=self.source,
+            topic_config=MappingProxyType(self.effective_topic_config()),
+            compatibility=self.compatibility.upper(),
+        )
