@@ -28,8 +28,9 @@ def list_rules(context: typer.Context) -> None:
     with hub_client(settings_of(context)) as hub:
         rules = hub.get("/policies")
     table = Table(title=f"{len(rules)} rules in force")
+    # The id and `file:line` stay whole (people copy them); the description wraps instead.
     for column in ("id", "severity", "applies to", "kind", "defined at", "description"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, no_wrap=column in ("id", "defined at"), overflow="fold")
     for rule in rules:
         severity = "[red]error[/]" if rule["severity"] == "error" else "[yellow]warn[/]"
         table.add_row(

@@ -127,3 +127,20 @@ def test_rules_of_other_scopes_are_not_evaluated(tmp_path: Path) -> None:
     # The CEL rules would fail on this context, but they apply to schema versions only.
     decision = evaluate(policy_set, context(Scope.ACCESS_REQUEST, schema=None, previous_schema=None), [], NOW)
     assert decision.allowed and decision.warnings == ()
+
+
+def test_has_stream_lets_a_cel_rule_skip_subjects_outside_the_catalog(tmp_path: Path) -> None:
+    (tmp_path / "public.yaml").write_text(
+        "rules:\n  - id: public-needs-description\n    description: Public streams say what they hold.\n"
+        "    applies_to: [schema_version]\n    severity: error\n"
+        "    cel: \"!has_stream || !('public' in stream.tags) || stream.description != ''\"\n"
+        "    message: A public stream has no description.\n    fix_hint: Describe it.\n"
+    )
+    rules = load_policies([tmp_path])
+    public_without_description = stream(tags=("public",), description="")
+
+    bare_subject = evaluate(rules, context(Scope.SCHEMA_VERSION, stream=None), [], NOW)
+    in_catalog = evaluate(rules, context(Scope.SCHEMA_VERSION, stream=public_without_description), [], NOW)
+
+    assert bare_subject.allowed
+    assert [violation.rule_id for violation in in_catalog.violations] == ["public-needs-description"]

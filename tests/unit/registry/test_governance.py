@@ -21,33 +21,7 @@ from headwater.registry.schema_registry_errors import IncompatibleSchemaVersionE
 from headwater.registry.services.audit import AuditLog
 from headwater.registry.services.schema_registry import SchemaRegistry, SchemaSubmission
 from headwater.registry.streams.definition import StreamDefinition
-
-ORGANISATION_RULES = """\
-rules:
-  - id: snake-case-field-names
-    description: Field names are snake_case.
-    applies_to: [schema_version]
-    severity: error
-    cel: schema.fields.all(f, f.name.matches('^[a-z][a-z0-9_]*$'))
-    message: A field name is not snake_case.
-    fix_hint: Rename the field to snake_case, e.g. orderId to order_id.
-    path: schema.fields
-  - id: no-float-amounts
-    description: Money never uses floating point.
-    applies_to: [schema_version]
-    severity: error
-    cel: "!schema.fields.exists(f, f.name.contains('amount') && f.type in ['float', 'double'])"
-    message: An amount field uses a floating-point type.
-    fix_hint: Use long minor units or the decimal logical type.
-    path: schema.fields
-  - id: updated-at-present
-    description: Records say when they last changed.
-    applies_to: [schema_version]
-    severity: warn
-    cel: schema.fields.exists(f, f.name == 'updated_at')
-    message: No updated_at field.
-    fix_hint: Add an updated_at timestamp.
-"""
+from tests.policy_helpers import ORGANISATION_RULES
 
 ALICE = Requester("alice-svc", "payments")
 GOOD = {"type": "record", "name": "Payment", "fields": [{"name": "payment_id", "type": "string"}]}
