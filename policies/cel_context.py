@@ -17,18 +17,21 @@ variable               CEL type                            from
 `has_stream`           bool                                `PolicyContext.stream is not None`
 =====================  ==================================  ======================================
 
-Message fields carry the names of the dataclass fields; `stream.topic_config` is a `map(string, string)`.
+The CEL standard library and its strings extension (`split`, `lowerAscii`, `replace`, `indexOf`, ...)
+are available. Message fields carry the names of the dataclass fields; `stream.topic_config` is a `map(string, string)`.
 A variable whose part is `None` is left out, so reading it is an evaluation error; a rule for schema
 versions that reads `stream` guards it with `!has_stream || ...` (subjects outside the catalog have none).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any, Final
 
 from cel_expr_python import cel
+from cel_expr_python.ext.ext_strings import ExtStrings
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import Message
 
@@ -65,6 +68,8 @@ _MESSAGES: Final[Mapping[str, Mapping[str, str]]] = {
     },
     "Schema": {"subject": "string", "role": "string", "root_type": "string", "fields": "list(SchemaField)"},
 }
+
+_FIELD_NAMES: Final = tuple(_MESSAGES["SchemaField"])
 
 _MESSAGE_VARIABLES: Final = {
     "requester": "Requester",
@@ -117,6 +122,9 @@ CEL_ENVIRONMENT: Final = cel.NewEnv(
         "has_stream": cel.Type.BOOL,
         **{variable: cel.Type(f"{PACKAGE}.{message}") for variable, message in _MESSAGE_VARIABLES.items()},
     },
+    # The strings extension (split, lowerAscii, replace, indexOf, ...): besides reading better, these are
+    # far cheaper than `matches()`, which cel-expr-python 0.1.3 compiles on every call (10-30 µs each).
+    extensions=[ExtStrings()],
 )
 
 
@@ -135,27 +143,41 @@ def _stream_message(stream: StreamSpec) -> Message:
 
 
 def _schema_message(schema: SchemaTree) -> Message:
-    fields = [_message("SchemaField", asdict(field)) for field in schema.fields]
+    # Attribute by attribute: `dataclasses.asdict` deep-copies and cost 9 of the 11 µs per field.
+    fields = [_message("SchemaField", {name: getattr(field, name) for name in _FIELD_NAMES}) for field in schema.fields]
     return _message(
         "Schema", {"subject": schema.subject, "role": schema.role, "root_type": schema.root_type, "fields": fields}
     )
 
 
-def build_activation(context: PolicyContext) -> cel.Activation:
-    """Convert a context into CEL values once; every CEL rule of one evaluation shares the result."""
+def referenced_variables(expression: str) -> frozenset[str]:
+    """The message variables an expression may read: those whose name appears as a word in its text.
+
+    A superset (a name inside a string literal counts too), so a rule never misses a variable; it lets
+    an evaluation skip converting schemas no rule reads (a 50-field schema costs about 0.1 ms)."""
+    return frozenset(name for name in _MESSAGE_VARIABLES if re.search(rf"\b{name}\b", expression))
+
+
+def build_activation(
+    context: PolicyContext, variables: frozenset[str] = frozenset(_MESSAGE_VARIABLES)
+) -> cel.Activation:
+    """Convert a context into CEL values once; every CEL rule of one evaluation shares the result.
+
+    Only the message `variables` given are converted (scalars always are)."""
     values: dict[str, object] = {
         "scope": context.scope.value,
         "key_schema_changed": context.key_schema_changed,
         "grant_purpose": context.grant_purpose or "",
         "has_stream": context.stream is not None,
-        "requester": _requester_message(context.requester),
     }
+    if "requester" in variables:
+        values["requester"] = _requester_message(context.requester)
     for name in ("stream", "registered_stream"):
         stream: StreamSpec | None = getattr(context, name)
-        if stream is not None:
+        if stream is not None and name in variables:
             values[name] = _stream_message(stream)
     for name in ("schema", "previous_schema", "key_schema"):
         schema: SchemaTree | None = getattr(context, name)
-        if schema is not None:
+        if schema is not None and name in variables:
             values[name] = _schema_message(schema)
     return CEL_ENVIRONMENT.Activation(values)

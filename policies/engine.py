@@ -24,7 +24,9 @@ def evaluate(policy_set: PolicySet, context: PolicyContext, waivers: Sequence[Wa
         raise NaiveTimestampError()
     rules = policy_set.rules_for(context.scope)
     # Converting the context to CEL values once serves every CEL rule of this evaluation.
-    activation = build_activation(context) if any(isinstance(rule.check, CelCheck) for rule in rules) else None
+    cel_checks = [rule.check for rule in rules if isinstance(rule.check, CelCheck)]
+    variables = frozenset().union(*(check.variables for check in cel_checks))
+    activation = build_activation(context, variables) if cel_checks else None
     violations: list[Violation] = []
     warnings: list[Violation] = []
     waived: list[WaivedViolation] = []

@@ -38,6 +38,8 @@ class CelCheck:
     compiled: cel.Expression
     message: str
     path: str
+    variables: frozenset[str]
+    """The context variables the expression reads (see `cel_context.referenced_variables`)."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from headwater.policies import (
     evaluate,
     load_policies,
 )
+from headwater.policies.cel_context import referenced_variables
 from tests.unit.policies.contexts import VALUE_SCHEMA, context, stream
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -144,3 +145,25 @@ def test_has_stream_lets_a_cel_rule_skip_subjects_outside_the_catalog(tmp_path: 
 
     assert bare_subject.allowed
     assert [violation.rule_id for violation in in_catalog.violations] == ["public-needs-description"]
+
+
+def test_only_variables_named_in_an_expression_are_converted() -> None:
+    assert referenced_variables("schema.fields.all(f, f.doc != '')") == {"schema"}
+    assert referenced_variables("previous_schema.subject == schema.subject") == {"previous_schema", "schema"}
+    # `schema_count` is not the variable `schema`; a name inside a literal counts (a harmless superset).
+    assert referenced_variables("requester.identity != 'schema_count'") == {"requester"}
+    assert referenced_variables("requester.identity != 'key_schema'") == {"requester", "key_schema"}
+
+
+def test_the_strings_extension_is_available_to_rules(tmp_path: Path) -> None:
+    (tmp_path / "depth.yaml").write_text(
+        "rules:\n  - id: shallow-fields\n    description: Fields nest at most two deep.\n"
+        "    applies_to: [schema_version]\n    severity: error\n"
+        "    cel: schema.fields.all(f, f.path.split('.').size() <= 2 && f.name.lowerAscii() == f.name)\n"
+        "    message: A field nests deeper than two records.\n    fix_hint: Flatten it.\n"
+    )
+    deep = replace(VALUE_SCHEMA, fields=(*VALUE_SCHEMA.fields, SchemaField("a.b.c", "c", "string")))
+
+    assert evaluate(load_policies([tmp_path]), context(Scope.SCHEMA_VERSION), [], NOW).allowed
+    refused = evaluate(load_policies([tmp_path]), context(Scope.SCHEMA_VERSION, schema=deep), [], NOW)
+    assert [violation.rule_id for violation in refused.violations] == ["shallow-fields"]
