@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka.admin import AdminClient
+from sqlalchemy import Engine
 
 from headwater.config import LocalSettings
 from headwater.ledger import open_ledger
@@ -25,7 +26,7 @@ from headwater.local.broker import LocalBroker
 from headwater.local.postgres import PrivatePostgres
 from headwater.producers.connection import MtlsConnection
 from headwater.registry.ca import CertificateKind, CertificateLedger
-from headwater.registry.database import sqlite_url
+from headwater.registry.database import create_database_engine, sqlite_url, upgrade_database
 
 SHARED_BROKER_VARIABLE = "HEADWATER_TEST_SHARED_BROKER_DIR"
 
@@ -148,3 +149,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return sqlite_url(tmp_path / "hub.db")
     server: PrivatePostgres = request.getfixturevalue("postgres_server")
     return server.create_database(f"test_{uuid.uuid4().hex[:16]}")
+
+
+@pytest.fixture
+def migrated_engine(database_url: str) -> Iterator[Engine]:
+    """An engine on `database_url`, migrated to the newest schema through Alembic."""
+    engine = create_database_engine(database_url)
+    upgrade_database(engine)
+    yield engine
+    engine.dispose()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry import Schema
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from confluent_kafka.serialization import MessageField, SerializationContext
@@ -23,6 +23,7 @@ from headwater.producers.connection import MtlsConnection
 from headwater.registry.api.tls import client_ssl_context
 from tests.conftest import IdentityFactory, RunningBroker, RunningHub
 from tests.integration.test_cli import HEADWATER
+from tests.integration.test_confluent_clients import registry_client
 from tests.policy_helpers import ORGANISATION_RULES
 
 CAMEL_AND_FLOAT = {
@@ -70,17 +71,6 @@ def admin(org_hub: RunningHub, shared_broker: RunningBroker) -> Iterator[httpx.C
         yield client
 
 
-def _confluent(hub: RunningHub, connection: MtlsConnection) -> SchemaRegistryClient:
-    return SchemaRegistryClient(
-        {
-            "url": hub.base_url,
-            "ssl.ca.location": str(hub.ca_file),
-            "ssl.certificate.location": str(connection.certificate_file),
-            "ssl.key.location": str(connection.key_file),
-        }
-    )
-
-
 def _subject() -> str:
     return f"policy-{uuid.uuid4().hex[:10]}-value"
 
@@ -88,7 +78,7 @@ def _subject() -> str:
 def test_an_organisation_cel_rule_blocks_a_registration_through_the_confluent_client(
     org_hub: RunningHub, shared_broker: RunningBroker, admin: httpx.Client
 ) -> None:
-    client = _confluent(org_hub, shared_broker.admin_connection)
+    client = registry_client(org_hub, shared_broker.admin_connection)
     subject = _subject()
 
     with pytest.raises(SchemaRegistryError) as refused:
@@ -120,7 +110,7 @@ def test_an_organisation_cel_rule_blocks_a_registration_through_the_confluent_cl
 def test_the_stock_serializer_is_blocked_before_any_record_is_written_and_a_compliant_schema_passes(
     org_hub: RunningHub, shared_broker: RunningBroker, admin: httpx.Client
 ) -> None:
-    client = _confluent(org_hub, shared_broker.admin_connection)
+    client = registry_client(org_hub, shared_broker.admin_connection)
     topic = f"policy-{uuid.uuid4().hex[:10]}"
     context = SerializationContext(topic, MessageField.VALUE)
 

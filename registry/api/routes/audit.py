@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from headwater.registry.api.deps import CurrentIdentity, HubDep
-from headwater.registry.services.audit import MAX_PAGE
+from headwater.registry.services.audit import MAX_PAGE, AuditRecord
 
 router = APIRouter(tags=["audit"])
-
-
-class AuditEntryPayload(BaseModel):
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    target: str
-    outcome: str
-    details: dict[str, Any]
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
 
 
 @router.get("/audit")
@@ -35,8 +21,5 @@ def audit_entries(
     actor: str | None = None,
     before_id: Annotated[int | None, Query(description="Next page: the smallest id of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-) -> list[AuditEntryPayload]:
-    return [
-        AuditEntryPayload(**entry.__dict__)
-        for entry in hub.audit.entries(target=target, action=action, actor=actor, before_id=before_id, limit=limit)
-    ]
+) -> list[AuditRecord]:
+    return hub.audit.entries(target=target, action=action, actor=actor, before_id=before_id, limit=limit)

@@ -88,18 +88,6 @@ class WaiverRequest(BaseModel):
     reason: str = Field(description="Why breaking the rule is acceptable until then.")
 
 
-class WaiverPayload(BaseModel):
-    id: int
-    rule_id: str
-    target: str
-    expires_at: datetime
-    granted_by: str
-    granted_at: datetime
-    reason: str
-    revoked_at: datetime | None
-    revoked_by: str | None
-
-
 def _violation(violation: Violation) -> ViolationPayload:
     return ViolationPayload(
         rule_id=violation.rule_id,
@@ -129,10 +117,6 @@ def _decision(change: CheckedChange) -> CheckedChangePayload:
             for waived in decision.waived
         ],
     )
-
-
-def _waiver(waiver: StoredWaiver) -> WaiverPayload:
-    return WaiverPayload(**waiver.__dict__)
 
 
 def _require_admin(caller: Caller) -> None:
@@ -176,17 +160,17 @@ def check(body: PolicyCheckRequest, hub: HubDep, caller: CurrentIdentity) -> Pol
 @router.get("/waivers")
 def list_waivers(
     hub: HubDep, _caller: CurrentIdentity, include_inactive: Annotated[bool, Query()] = False
-) -> list[WaiverPayload]:
-    return [_waiver(waiver) for waiver in hub.waivers.list(include_inactive)]
+) -> list[StoredWaiver]:
+    return hub.waivers.list(include_inactive)
 
 
 @router.post("/waivers", status_code=201)
-def grant_waiver(body: WaiverRequest, hub: HubDep, caller: CurrentIdentity) -> WaiverPayload:
+def grant_waiver(body: WaiverRequest, hub: HubDep, caller: CurrentIdentity) -> StoredWaiver:
     _require_admin(caller)
-    return _waiver(hub.waivers.grant(body.rule_id, body.target, body.expires_at, body.reason, caller.identity))
+    return hub.waivers.grant(body.rule_id, body.target, body.expires_at, body.reason, caller.identity)
 
 
 @router.delete("/waivers/{waiver_id}")
-def revoke_waiver(waiver_id: int, hub: HubDep, caller: CurrentIdentity) -> WaiverPayload:
+def revoke_waiver(waiver_id: int, hub: HubDep, caller: CurrentIdentity) -> StoredWaiver:
     _require_admin(caller)
-    return _waiver(hub.waivers.revoke(waiver_id, caller.identity))
+    return hub.waivers.revoke(waiver_id, caller.identity)

@@ -2,7 +2,6 @@
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from headwater.policies import DEFAULT_POLICY_FOLDER, Requester, load_policies
-from headwater.registry.database import create_database_engine, session_factory, upgrade_database
+from headwater.registry.database import session_factory
 from headwater.registry.governance.dry_run import PolicyDryRun
 from headwater.registry.governance.errors import PolicyViolationError, WaiverNotFoundError, WaiverRefusedError
 from headwater.registry.governance.gate import PolicyGate
@@ -45,11 +44,8 @@ def gate(tmp_path: Path) -> PolicyGate:
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = create_database_engine(database_url)
-    upgrade_database(engine)
-    yield engine
-    engine.dispose()
+def engine(migrated_engine: Engine) -> Engine:
+    return migrated_engine
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Schema-registry use cases on a real database, once on SQLite and once on PostgreSQL."""
 
 import json
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
@@ -41,11 +40,8 @@ CURRENCY_WITHOUT_DEFAULT = {"name": "currency", "type": "string"}
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = create_database_engine(database_url)
-    upgrade_database(engine)
-    yield engine
-    engine.dispose()
+def engine(migrated_engine: Engine) -> Engine:
+    return migrated_engine
 
 
 @pytest.fixture
