@@ -2,18 +2,25 @@
 
 from headwater.registry.models.audit import AuditEntry
 from headwater.registry.models.base import Base
+from headwater.registry.models.catalog import AccessGrant, Domain, Job, JobStream, Stream, StreamField
 from headwater.registry.models.identity import Certificate, Identity
 from headwater.registry.models.policy import PolicyWaiver
 from headwater.registry.models.schema import RegistrySetting, SchemaText, SubjectGrant, SubjectVersion
 
 __all__ = [
+    "AccessGrant",
     "AuditEntry",
     "Base",
     "Certificate",
+    "Domain",
     "Identity",
+    "Job",
+    "JobStream",
     "PolicyWaiver",
     "RegistrySetting",
     "SchemaText",
+    "Stream",
+    "StreamField",
     "SubjectGrant",
     "SubjectVersion",
 ]
