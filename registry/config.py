@@ -18,6 +18,10 @@ class RegistrySettings(BaseSettings):
     trust_domain: str = "headwater.local"
     policy_dir: Path | None = None
     """An organisation's folder of policy YAML files, loaded after the rules shipped with headwater."""
+    registration_lease_s: float = 120.0
+    """How long a stream registration may go without progress before the reconciler undoes it."""
+    fault_injection: str = ""
+    """Tests only: `step:fault,...` makes stream registrations fail (`fail`, `fail-after`) or hang at a step."""
     client_certificate_lifetime_h: float = 24.0
     server_certificate_lifetime_h: float = 24.0 * 7
 
@@ -32,6 +36,11 @@ class RegistrySettings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or sqlite_url(self.state_dir / "hub.db")
+
+    @property
+    def fault_plan(self) -> dict[str, str]:
+        pairs = [item.split(":", 1) for item in self.fault_injection.split(",") if item.strip()]
+        return {step.strip(): fault.strip() for step, fault in pairs}
 
     @property
     def lifetimes(self) -> LifetimePolicy:

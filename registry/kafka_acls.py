@@ -90,18 +90,42 @@ def delete_identity_acls(admin: AdminClient, identity: str) -> int:
     return deleted
 
 
+def delete_bindings(admin: AdminClient, bindings: Iterable[AclBinding]) -> None:
+    """Remove exactly these bindings (others of the same principals stay) and return once the broker
+    no longer shows them; removing one that does not exist is a no-op."""
+    unique = list(dict.fromkeys(bindings))
+    filters = [
+        AclBindingFilter(
+            binding.restype,
+            binding.name,
+            binding.resource_pattern_type,
+            binding.principal,
+            binding.host,
+            binding.operation,
+            binding.permission_type,
+        )
+        for binding in unique
+    ]
+    for future in admin.delete_acls(filters, request_timeout=ADMIN_TIMEOUT_S).values():
+        try:
+            future.result()
+        except KafkaException as exc:
+            raise AclChangeError(f"The broker refused to delete ACLs: {exc.args[0].str()}") from exc
+    _wait_until(admin, lambda current: not any(binding in current for binding in unique), "removed")
+
+
 def _wait_until(admin: AdminClient, condition: Callable[[set[AclBinding]], bool], change: str) -> None:
     """The controller acknowledges an ACL change before the broker's authorizer has applied it, so a
     client acting right away may still be judged by the old ACLs. DescribeAcls is answered by the
     broker's own authorizer: once it shows the change, the broker enforces it."""
     deadline = time.monotonic() + ADMIN_TIMEOUT_S
-    while not condition(_current_bindings(admin)):
+    while not condition(current_bindings(admin)):
         if time.monotonic() > deadline:
             raise AclChangeError(f"The broker did not show the ACLs as {change} within {ADMIN_TIMEOUT_S:.0f} s.")
         time.sleep(0.05)
 
 
-def _current_bindings(admin: AdminClient) -> set[AclBinding]:
+def current_bindings(admin: AdminClient) -> set[AclBinding]:
     try:
         return set(admin.describe_acls(_bindings_of(None), request_timeout=ADMIN_TIMEOUT_S).result())
     except KafkaException as exc:

@@ -27,3 +27,25 @@ def create_stream_topic(admin: AdminClient, name: str, partitions: int, config: 
                 return False
             raise TopicChangeError(f"The broker refused to create topic {name}: {error.str()}") from exc
     return True
+
+
+def topic_exists(admin: AdminClient, name: str) -> bool:
+    try:
+        metadata = admin.list_topics(topic=name, timeout=30)
+    except KafkaException as exc:
+        raise TopicChangeError(f"The broker did not describe topic {name}: {exc.args[0].str()}") from exc
+    topic = metadata.topics.get(name)
+    return topic is not None and topic.error is None
+
+
+def delete_topic(admin: AdminClient, name: str) -> bool:
+    """Delete the topic; False when it did not exist."""
+    for future in admin.delete_topics([name], request_timeout=30).values():
+        try:
+            future.result()
+        except KafkaException as exc:
+            error: KafkaError = exc.args[0]
+            if error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                return False
+            raise TopicChangeError(f"The broker refused to delete topic {name}: {error.str()}") from exc
+    return True

@@ -15,6 +15,7 @@ import os
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +40,7 @@ from headwater.registry.api.tls import ClientCertificateH11Protocol, client_ssl_
 from headwater.registry.ca import CertificateKind, CertificateLedger
 from headwater.registry.database import create_database_engine
 from headwater.registry.governance.gate import PolicyGate
+from headwater.registry.streams.kafka_access import KafkaAccess
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +71,8 @@ def hub_config(
     sessions = open_hub_database(settings)
     ledger = open_ledger(settings, create_authority=False, sessions=sessions)
     server_files = ensure_server_certificate(settings, ledger, report)
-    app = create_app(settings, sessions, ledger, gate, settings.admin_identity, readiness_checks(settings))
+    kafka = KafkaAccess(admin=LocalAdminClients(settings).current, log_dirs=lambda: [LocalBroker(settings).data_dir])
+    app = create_app(settings, sessions, ledger, gate, settings.admin_identity, readiness_checks(settings), kafka)
     return uvicorn.Config(
         app,
         host=host,
@@ -98,6 +101,25 @@ def ensure_server_certificate(
     if issued is not None:
         report(f"Issued the hub certificate (serial {issued.serial_hex})")
     return files
+
+
+class LocalAdminClients:
+    """One admin client of the local broker, replaced when `headwater local up` renews the admin certificate
+    (librdkafka reads certificate files once, when a client is created)."""
+
+    def __init__(self, settings: LocalSettings) -> None:
+        self._broker = LocalBroker(settings)
+        self._lock = threading.Lock()
+        self._client: AdminClient | None = None
+        self._certificate_mtime: float | None = None
+
+    def current(self) -> AdminClient:
+        with self._lock:
+            mtime = self._broker.admin_files().certificate.stat().st_mtime
+            if self._client is None or mtime != self._certificate_mtime:
+                self._client = AdminClient(self._broker.admin_connection().client_config())
+                self._certificate_mtime = mtime
+            return self._client
 
 
 def readiness_checks(settings: LocalSettings) -> Readiness:

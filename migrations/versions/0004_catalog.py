@@ -1,4 +1,4 @@
-"""catalog: domains, streams and their fields, access grants, jobs and their streams (lineage)
+"""catalog: domains, streams with their fields and tags, access grants, jobs and their streams (lineage)
 
 Revision ID: 0004
 Revises: 0003
@@ -63,7 +63,6 @@ def upgrade() -> None:
         sa.Column("sunset_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("deprecation_message", sa.Text(), nullable=True),
         sa.ForeignKeyConstraint(["domain"], ["domains.name"], name="fk_streams_domain_domains"),
-        sa.ForeignKeyConstraint(["owner_identity"], ["identities.name"], name="fk_streams_owner_identity_identities"),
         sa.PrimaryKeyConstraint("name", name="pk_streams"),
     )
     op.create_index("ix_streams_created_at", "streams", ["created_at"])
@@ -125,10 +124,20 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("stream", "role", "path", name="pk_stream_fields"),
     )
     op.create_index("ix_stream_fields_name", "stream_fields", ["name"])
+    op.create_table(
+        "stream_tags",
+        sa.Column("stream", sa.String(length=249), nullable=False),
+        sa.Column("tag", sa.String(length=63), nullable=False),
+        sa.ForeignKeyConstraint(["stream"], ["streams.name"], name="fk_stream_tags_stream_streams", ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("stream", "tag", name="pk_stream_tags"),
+    )
+    op.create_index("ix_stream_tags_tag", "stream_tags", ["tag"])
 
 
 def downgrade() -> None:
 
+    op.drop_index("ix_stream_tags_tag", table_name="stream_tags")
+    op.drop_table("stream_tags")
     op.drop_index("ix_stream_fields_name", table_name="stream_fields")
     op.drop_table("stream_fields")
     op.drop_index("ix_job_streams_stream", table_name="job_streams")

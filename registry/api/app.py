@@ -1,18 +1,27 @@
 """The hub's FastAPI application: routers under `/api/v1`, every route behind a client certificate."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
 from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from headwater.registry.api.deps import HubContext, Readiness, current_identity
 from headwater.registry.api.encoded_slashes import EncodedSlashMiddleware
 from headwater.registry.api.errors import install_error_handlers
-from headwater.registry.api.routes import audit, health, identity, policies, schema_registry
+from headwater.registry.api.routes import audit, catalog, health, identity, policies, schema_registry
 from headwater.registry.ca import CertificateLedger
 from headwater.registry.config import RegistrySettings
 from headwater.registry.governance.gate import PolicyGate
 from headwater.registry.governance.waivers import WaiverBook
 from headwater.registry.services.audit import AuditLog
 from headwater.registry.services.schema_registry import SchemaRegistry
+from headwater.registry.streams.catalog import StreamCatalog
+from headwater.registry.streams.domains import DomainBook
+from headwater.registry.streams.kafka_access import KafkaAccess
+from headwater.registry.streams.reconciler import PeriodicReconciler
+from headwater.registry.streams.registration import StreamRegistration
 
 API_PREFIX = "/api/v1"
 
@@ -22,6 +31,7 @@ api_router.include_router(health.router)
 api_router.include_router(identity.router)
 api_router.include_router(policies.router)
 api_router.include_router(audit.router)
+api_router.include_router(catalog.router)
 # Confluent clients call the registry at the root paths, not under /api/v1.
 confluent_router = APIRouter(dependencies=[Depends(current_identity)])
 confluent_router.include_router(schema_registry.router)
@@ -34,20 +44,43 @@ def create_app(
     gate: PolicyGate,
     admin_identity: str,
     readiness: Readiness,
+    kafka: KafkaAccess,
 ) -> FastAPI:
     """`gate` holds the policies loaded at start; `admin_identity` names the identity whose callers get
-    `Caller.is_admin`."""
+    `Caller.is_admin`; `kafka` reaches the broker as the admin."""
     # FastAPI serves its docs and OpenAPI document outside the routers, where no certificate check
     # runs; a revoked certificate could still read them, so they are off.
-    app = FastAPI(title="headwater hub", docs_url=None, redoc_url=None, openapi_url=None)
+    schema_registry = SchemaRegistry(sessions, gate)
+    registration = StreamRegistration(
+        sessions,
+        schema_registry,
+        gate,
+        ledger,
+        kafka.admin,
+        lease=timedelta(seconds=settings.registration_lease_s),
+        faults=settings.fault_plan,
+    )
+    # Registrations left PENDING by a hub that died are undone at start, then whenever a lease runs out.
+    reconciler = PeriodicReconciler(registration.reconcile, interval_s=max(1.0, settings.registration_lease_s / 4))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        reconciler.start()
+        yield
+        reconciler.stop()
+
+    app = FastAPI(title="headwater hub", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.hub = HubContext(
         settings=settings,
         sessions=sessions,
         ledger=ledger,
-        schema_registry=SchemaRegistry(sessions, gate),
+        schema_registry=schema_registry,
         policy_gate=gate,
         waivers=WaiverBook(sessions, gate.policy_set),
         audit=AuditLog(sessions),
+        domains=DomainBook(sessions),
+        streams=registration,
+        catalog=StreamCatalog(sessions, kafka.admin, kafka.log_dirs),
         admin_identity=admin_identity,
         readiness=readiness,
     )

@@ -23,6 +23,9 @@ from headwater.registry.governance.gate import PolicyGate
 from headwater.registry.governance.waivers import WaiverBook
 from headwater.registry.services.audit import AuditLog
 from headwater.registry.services.schema_registry import SchemaRegistry
+from headwater.registry.streams.catalog import StreamCatalog
+from headwater.registry.streams.domains import DomainBook
+from headwater.registry.streams.registration import StreamRegistration
 
 Readiness = Callable[[], dict[str, bool]]
 """Named checks of what the hub needs (database, broker); each True when it answers."""
@@ -39,6 +42,9 @@ class HubContext:
     policy_gate: PolicyGate
     waivers: WaiverBook
     audit: AuditLog
+    domains: DomainBook
+    streams: StreamRegistration
+    catalog: StreamCatalog
     admin_identity: str
     readiness: Readiness
 

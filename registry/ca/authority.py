@@ -39,8 +39,13 @@ class CertificateKind(StrEnum):
     the broker's connections to itself."""
 
 
+def is_valid_name(name: str) -> bool:
+    """Whether `name` may name an identity or a domain."""
+    return _NAME_PATTERN.fullmatch(name) is not None
+
+
 def validate_name(name: str) -> str:
-    if not _NAME_PATTERN.fullmatch(name):
+    if not is_valid_name(name):
         raise IdentityNameInvalidError(name, _NAME_RULE)
     return name
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Final
 
-from headwater.policies import PolicyContext, Requester, Scope
+from headwater.policies import PolicyContext, Requester, Scope, StreamSpec
 from headwater.registry.governance.schema_tree import schema_tree
+from headwater.registry.models import Stream
 from headwater.registry.schemas import AvroSchema
 from headwater.registry.streams.definition import StreamDefinition
 
@@ -46,3 +48,45 @@ def stream_registration_contexts(
             scope=Scope.SCHEMA_VERSION, requester=requester, stream=stream, schema=value_tree, key_schema=key_tree
         ),
     ]
+
+
+def stream_policy_view(row: Stream) -> StreamSpec:
+    """A catalog stream as policy rules see it."""
+    return StreamSpec(
+        name=row.name,
+        domain=row.domain,
+        entity=row.entity,
+        description=row.description,
+        owner_team=row.owner_team,
+        contact=row.contact,
+        partitions=row.partitions,
+        tags=tuple(row.tags),
+        is_source=row.is_source,
+        topic_config=MappingProxyType(dict(row.topic_config)),
+        compatibility=row.compatibility,
+    )
+
+
+def stream_schema_version_context(
+    requester: Requester,
+    stream: Stream,
+    subject: str,
+    schema: AvroSchema,
+    previous: AvroSchema | None,
+    key: AvroSchema | None,
+) -> PolicyContext:
+    """A new version of a catalog stream's key or value subject. `key` is the stream's registered key
+    schema; for the key subject, a new version while one exists is a key schema change."""
+    view = stream_policy_view(stream)
+    is_key = subject == stream.key_subject
+    key_tree = schema_tree(stream.key_subject, schema if is_key else key) if (is_key or key is not None) else None
+    return PolicyContext(
+        scope=Scope.SCHEMA_VERSION,
+        requester=requester,
+        stream=view,
+        registered_stream=view,
+        schema=schema_tree(subject, schema),
+        previous_schema=schema_tree(subject, previous) if previous is not None else None,
+        key_schema=key_tree,
+        key_schema_changed=is_key and previous is not None,
+    )

@@ -2,7 +2,7 @@
 
 from headwater.registry.models.audit import AuditEntry
 from headwater.registry.models.base import Base
-from headwater.registry.models.catalog import AccessGrant, Domain, Job, JobStream, Stream, StreamField
+from headwater.registry.models.catalog import AccessGrant, Domain, Job, JobStream, Stream, StreamField, StreamTag
 from headwater.registry.models.identity import Certificate, Identity
 from headwater.registry.models.policy import PolicyWaiver
 from headwater.registry.models.schema import RegistrySetting, SchemaText, SubjectGrant, SubjectVersion
@@ -21,6 +21,7 @@ __all__ = [
     "SchemaText",
     "Stream",
     "StreamField",
+    "StreamTag",
     "SubjectGrant",
     "SubjectVersion",
 ]

@@ -32,7 +32,8 @@ class Stream(Base):
     domain: Mapped[str] = mapped_column(ForeignKey("domains.name"), index=True)
     entity: Mapped[str] = mapped_column(String(249))
     description: Mapped[str] = mapped_column(Text)
-    owner_identity: Mapped[str] = mapped_column(ForeignKey("identities.name"), index=True)
+    owner_identity: Mapped[str] = mapped_column(String(63), index=True)
+    """No foreign key: a registration reserves the name before it issues a new owner its identity."""
     owner_team: Mapped[str] = mapped_column(String(255))
     contact: Mapped[str] = mapped_column(String(255))
     partitions: Mapped[int] = mapped_column(Integer)
@@ -52,6 +53,15 @@ class Stream(Base):
     deprecated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sunset_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deprecation_message: Mapped[str | None] = mapped_column(Text)
+
+
+class StreamTag(Base):
+    """One tag of a stream, a row each so that tag filters use an index on every database."""
+
+    __tablename__ = "stream_tags"
+
+    stream: Mapped[str] = mapped_column(ForeignKey("streams.name", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(63), primary_key=True, index=True)
 
 
 class StreamField(Base):

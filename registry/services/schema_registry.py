@@ -11,16 +11,20 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from headwater.policies import Requester
 from headwater.registry.errors import IdentityNotFoundError
-from headwater.registry.governance.contexts import DATABASE_OPERATOR, schema_version_context
+from headwater.registry.governance.contexts import (
+    DATABASE_OPERATOR,
+    schema_version_context,
+    stream_schema_version_context,
+)
 from headwater.registry.governance.errors import PolicyViolationError
 from headwater.registry.governance.gate import PolicyGate
-from headwater.registry.models import Identity, RegistrySetting, SchemaText, SubjectGrant, SubjectVersion
+from headwater.registry.models import Identity, RegistrySetting, SchemaText, Stream, SubjectGrant, SubjectVersion
 from headwater.registry.schema_registry_errors import (
     IncompatibleSchemaVersionError,
     InvalidCompatibilityLevelError,
@@ -42,6 +46,8 @@ from headwater.registry.schemas import AvroSchema, InvalidSchemaError, parse_sch
 from headwater.registry.schemas.compatibility import CompatibilityLevel, check_compatibility
 from headwater.registry.services.audit import DONE, REFUSED, AuditLog, record_audit
 from headwater.registry.services.subjects import Latest, parse_version, validate_subject
+from headwater.registry.streams.errors import KeySchemaFrozenError, StreamSubjectDeleteError
+from headwater.registry.streams.state import StreamState
 
 AVRO = "AVRO"
 GLOBAL_SCOPE = ""
@@ -99,6 +105,14 @@ def parse_submission(submission: SchemaSubmission) -> AvroSchema:
         return parse_schema(submission.text)
     except InvalidSchemaError as exc:
         raise InvalidSchemaVersionError(f"Invalid AVRO schema: {exc}") from exc
+
+
+def stream_of_subject(session: Session, subject: str) -> Stream | None:
+    """The catalog stream (in any state but DELETED) whose key or value subject this is."""
+    query = select(Stream).where(
+        or_(Stream.key_subject == subject, Stream.value_subject == subject), Stream.state != StreamState.DELETED
+    )
+    return session.scalars(query).first()
 
 
 class _Refused(Exception):
@@ -167,8 +181,13 @@ class SchemaRegistry:
         for row in rows:
             if not row.deleted and row.schema.fingerprint == fingerprint:
                 return _registered(row)
+        stream = stream_of_subject(session, subject)
+        if stream is not None and subject == stream.key_subject and any(not row.deleted for row in rows):
+            raise KeySchemaFrozenError(stream.name)
         # IMPORT restores versions another hub already checked: neither compatibility nor policies run again.
-        details = {"import": True} if importing else self._check_change(session, subject, schema, rows, requester)
+        details = (
+            {"import": True} if importing else self._check_change(session, subject, schema, rows, requester, stream)
+        )
         schema_row = self._schema_row(session, fingerprint, text, submission.schema_id)
         version = submission.version or max((row.version for row in rows), default=0) + 1
         row = SubjectVersion(
@@ -183,7 +202,13 @@ class SchemaRegistry:
         return registered
 
     def _check_change(
-        self, session: Session, subject: str, schema: AvroSchema, rows: Sequence[SubjectVersion], requester: Requester
+        self,
+        session: Session,
+        subject: str,
+        schema: AvroSchema,
+        rows: Sequence[SubjectVersion],
+        requester: Requester,
+        stream: Stream | None,
     ) -> dict[str, Any]:
         """Compatibility first (Confluent's 409), then every policy; returns the decision to audit."""
         live = [parse_schema(row.schema.text) for row in rows if not row.deleted]
@@ -192,7 +217,12 @@ class SchemaRegistry:
         if problems:
             details = {"compatibility": {"level": level.value, "incompatibilities": problems}}
             raise _Refused(IncompatibleSchemaVersionError(subject, level.value, problems), details)
-        context = schema_version_context(requester, subject, schema, live[-1] if live else None)
+        previous = live[-1] if live else None
+        if stream is None:
+            context = schema_version_context(requester, subject, schema, previous)
+        else:
+            key = self._latest_live(session, stream.key_subject) if subject != stream.key_subject else None
+            context = stream_schema_version_context(requester, stream, subject, schema, previous, key)
         decision = self._gate.decide(session, context)
         details = self._gate.audit_details(context, decision)
         if not decision.allowed:
@@ -234,6 +264,7 @@ class SchemaRegistry:
         version = parse_version(version_text)
         with self._sessions.begin() as session:
             self._refuse_in_readonly(session, subject)
+            self._refuse_stream_subject(session, subject)
             rows = self._existing_versions(session, subject)
             # A numbered version is found even when soft-deleted (to answer 40406 rather than 40402);
             # `latest` means the newest live version for a soft delete.
@@ -254,6 +285,7 @@ class SchemaRegistry:
     def delete_subject(self, subject: str, permanent: bool, actor: str = DATABASE_OPERATOR.identity) -> list[int]:
         with self._sessions.begin() as session:
             self._refuse_in_readonly(session, subject)
+            self._refuse_stream_subject(session, subject)
             rows = self._existing_versions(session, subject)
             live = [row for row in rows if not row.deleted]
             if permanent:
@@ -292,8 +324,11 @@ class SchemaRegistry:
     def latest_live_schema(self, subject: str) -> AvroSchema | None:
         """The newest version not soft-deleted, or None when the subject has none."""
         with self._sessions() as session:
-            live = [row for row in self._versions(session, subject) if not row.deleted]
-            return parse_schema(live[-1].schema.text) if live else None
+            return self._latest_live(session, subject)
+
+    def _latest_live(self, session: Session, subject: str) -> AvroSchema | None:
+        live = [row for row in self._versions(session, subject) if not row.deleted]
+        return parse_schema(live[-1].schema.text) if live else None
 
     def schema_by_id(self, schema_id: int) -> SchemaText:
         with self._sessions() as session:
@@ -427,8 +462,27 @@ class SchemaRegistry:
                 record_audit(session, actor, "schema.subject.grant", subject, DONE, {"identity": identity})
 
     def may_write(self, subject: str, identity: str) -> bool:
+        """A catalog stream's subjects belong to the stream's owner; other subjects to identities granted them."""
         with self._sessions() as session:
+            stream = stream_of_subject(session, subject)
+            if stream is not None:
+                return stream.owner_identity == identity
             return session.get(SubjectGrant, (subject, identity)) is not None
+
+    def purge_subject(self, subject: str, actor: str) -> list[int]:
+        """Delete every version and setting of `subject` at once, whatever its mode: for the catalog undoing
+        a registration it started. Schema ids stay (other subjects may use them)."""
+        with self._sessions.begin() as session:
+            rows = self._versions(session, subject)
+            for row in rows:
+                session.delete(row)
+            setting = session.get(RegistrySetting, subject)
+            if setting is not None:
+                session.delete(setting)
+            versions = [row.version for row in rows]
+            if versions or setting is not None:
+                record_audit(session, actor, "schema.subject.purge", subject, DONE, {"versions": versions})
+            return versions
 
     # -- helpers -----------------------------------------------------------------------------
     @staticmethod
@@ -488,6 +542,13 @@ class SchemaRegistry:
                 raise SubjectModeNotConfiguredError(subject)
         setting = session.get(RegistrySetting, GLOBAL_SCOPE)
         return Mode(setting.mode) if setting and setting.mode else Mode.READWRITE
+
+    @staticmethod
+    def _refuse_stream_subject(session: Session, subject: str) -> None:
+        """Records in a stream's topic carry its schema ids: its subjects go only with the stream."""
+        stream = stream_of_subject(session, subject)
+        if stream is not None:
+            raise StreamSubjectDeleteError(subject, stream.name)
 
     def _refuse_in_readonly(self, session: Session, subject: str) -> None:
         if self._mode(session, subject, default_to_global=True) is Mode.READONLY:

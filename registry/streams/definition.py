@@ -8,15 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Final
+from typing import Annotated, Final
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from headwater.policies import StreamSpec
 
 DEFAULT_TOPIC_CONFIG: Final[Mapping[str, str]] = MappingProxyType(
     {"cleanup.policy": "compact", "retention.ms": "-1", "delete.retention.ms": str(7 * 24 * 3600 * 1000)}
 )
+
+
+Tag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+"""A tag: 1-63 of a-z, 0-9, '_' and '-'."""
 
 
 class StreamDefinition(BaseModel):
@@ -28,8 +32,13 @@ class StreamDefinition(BaseModel):
     description: str = Field(default="", description="What the stream holds, one line.")
     owner_team: str = Field(default="", description="The team that owns the stream.")
     contact: str = Field(default="", description="How to reach the owners, e.g. an e-mail or chat channel.")
-    partitions: int = Field(default=1, description="Partition count; fixed once registered.")
-    tags: list[str] = Field(default_factory=list, description="Labels such as `public`.")
+    owner: str | None = Field(
+        default=None,
+        description="The identity that publishes the stream (certificate CN); default: the caller. "
+        "Created with a certificate when it does not exist.",
+    )
+    partitions: int = Field(default=1, ge=1, description="Partition count; fixed once registered.")
+    tags: list[Tag] = Field(default_factory=list, description="Labels such as `public`.")
     source: bool = Field(
         default=True, description="A source of truth: its compacted history is the only copy of the entities."
     )

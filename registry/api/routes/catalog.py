@@ -1,0 +1,124 @@
+"""The catalog: domains, stream registration, search and detail (`/api/v1/domains`, `/api/v1/streams`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from headwater.registry.api.deps import CurrentIdentity, HubDep
+from headwater.registry.streams.catalog import MAX_LIMIT, StreamDetail, StreamPage, StreamQuery
+from headwater.registry.streams.definition import StreamDefinition
+from headwater.registry.streams.domains import DomainRecord
+from headwater.registry.streams.errors import StreamWriteForbiddenError
+from headwater.registry.streams.field_diff import FieldChange
+
+router = APIRouter(tags=["catalog"])
+
+StreamName = Annotated[str, Path(description="`<domain>.<entity>`")]
+
+
+class DomainRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="1-63 of a-z, 0-9 and '-'.")
+    owning_team: str
+    contact: str
+
+
+class IssuedCertificatePayload(BaseModel):
+    """Shown once: the hub keeps no copy of the key."""
+
+    identity: str
+    serial: str
+    not_after: datetime
+    certificate_pem: str
+    private_key_pem: str
+
+
+class RegisteredStreamPayload(BaseModel):
+    name: str
+    state: str
+    owner: str
+    key_schema_id: int
+    value_schema_id: int
+    owner_certificate: IssuedCertificatePayload | None = Field(
+        description="The owner's new certificate and key, when the registration issued them."
+    )
+
+
+@router.post("/domains", status_code=201)
+def create_domain(body: DomainRequest, hub: HubDep, caller: CurrentIdentity) -> DomainRecord:
+    if not caller.is_admin:
+        raise StreamWriteForbiddenError(caller.identity, "create domains (the hub admin does)")
+    return hub.domains.create(body.name, body.owning_team, body.contact, caller.identity)
+
+
+@router.get("/domains")
+def list_domains(hub: HubDep, _caller: CurrentIdentity) -> list[DomainRecord]:
+    return hub.domains.list()
+
+
+@router.post("/streams", status_code=201)
+def register_stream(body: StreamDefinition, hub: HubDep, caller: CurrentIdentity) -> RegisteredStreamPayload:
+    """Register a domain stream: policies, key and value schemas, the compacted topic, the owner's ACLs
+    (and certificate, when it has none). A failure undoes every step already done."""
+    registered = hub.streams.register(caller.requester, body)
+    issued = registered.issued_certificate
+    certificate = (
+        IssuedCertificatePayload(
+            identity=issued.identity,
+            serial=issued.serial_hex,
+            not_after=issued.not_after,
+            certificate_pem=issued.certificate_pem.decode(),
+            private_key_pem=issued.private_key_pem.decode(),
+        )
+        if issued is not None
+        else None
+    )
+    return RegisteredStreamPayload(
+        name=registered.name,
+        state=registered.state,
+        owner=registered.owner,
+        key_schema_id=registered.key_schema_id,
+        value_schema_id=registered.value_schema_id,
+        owner_certificate=certificate,
+    )
+
+
+@router.get("/streams")
+def search_streams(
+    hub: HubDep,
+    _caller: CurrentIdentity,
+    q: Annotated[str | None, Query(description="Substring of a name, description or field name/path.")] = None,
+    domain: str | None = None,
+    owner: str | None = None,
+    state: str | None = None,
+    tag: str | None = None,
+    has_pii: bool | None = None,
+    sort: Literal["name", "-name", "created_at", "-created_at"] = "name",
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+) -> StreamPage:
+    query = StreamQuery(q, domain, owner, state, tag, has_pii, sort, cursor, limit)
+    return hub.catalog.search(query)
+
+
+@router.get("/streams/{name}")
+def stream_detail(name: StreamName, hub: HubDep, _caller: CurrentIdentity) -> StreamDetail:
+    return hub.catalog.detail(name)
+
+
+@router.get("/streams/{name}/diff")
+def stream_diff(
+    name: StreamName,
+    hub: HubDep,
+    _caller: CurrentIdentity,
+    from_version: Annotated[int, Query(ge=1)],
+    to_version: Annotated[int, Query(ge=1)],
+    role: Literal["key", "value"] = "value",
+) -> list[FieldChange]:
+    """Fields added, removed or changed between two versions of the stream's key or value schema."""
+    return hub.catalog.diff(name, role, from_version, to_version)

@@ -1,0 +1,139 @@
+"""Errors of the catalog's streams and domains, each with a stable code and the fix in its message.
+
+RegistryError
+├── InvalidStreamNameError          422 42230
+├── StreamSubjectsInUseError        409 40932  `<stream>-key`/`-value` already hold versions
+├── StreamTopicExistsError          409 40933  a topic of that name exists outside the catalog
+├── StreamAlreadyExistsError        409 40930
+├── DomainAlreadyExistsError        409 40931
+├── DomainNotFoundError             404 40430
+├── StreamNotFoundError             404 40431
+├── StreamWriteForbiddenError       403 40330  neither the domain's identity, the stream owner nor the admin
+├── OwnerOutsideDomainError         422 42232
+├── KeySchemaFrozenError            422 42231  a new key schema on a registered stream
+├── StreamSubjectDeleteError        422 42233  a stream's subject deleted on its own
+├── InvalidQueryError               422 42234  a catalog search parameter or cursor
+└── RegistrationStepFailedError     502 50230  a step failed; what ran before was undone
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from headwater.registry.errors import RegistryError
+
+
+class InvalidStreamNameError(RegistryError):
+    status_code, error_code = 422, 42230
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(
+            f"Stream name {name!r} is invalid: {problem}. Use <domain>.<entity>, lowercase letters, digits, "
+            "'-' and '_', e.g. payments.order."
+        )
+
+
+class StreamAlreadyExistsError(RegistryError):
+    status_code, error_code = 409, 40930
+
+    def __init__(self, name: str, state: str) -> None:
+        super().__init__(
+            f"Stream '{name}' already exists ({state}). Pick another entity name, or change the existing stream."
+        )
+
+
+class DomainAlreadyExistsError(RegistryError):
+    status_code, error_code = 409, 40931
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Domain '{name}' already exists. List domains with `headwater domains list`.")
+
+
+class StreamSubjectsInUseError(RegistryError):
+    status_code, error_code = 409, 40932
+
+    def __init__(self, name: str, subjects: Sequence[str]) -> None:
+        super().__init__(
+            f"Subjects {', '.join(subjects)} already hold schema versions outside the catalog, so stream '{name}' "
+            "cannot own them. Delete them (soft, then permanent) or pick another stream name."
+        )
+
+
+class StreamTopicExistsError(RegistryError):
+    status_code, error_code = 409, 40933
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"Topic '{name}' already exists on the broker but not in the catalog. Delete it, or pick another "
+            "stream name: the catalog registers only topics it creates."
+        )
+
+
+class DomainNotFoundError(RegistryError):
+    status_code, error_code = 404, 40430
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Domain '{name}' does not exist. The hub admin creates it with `headwater domains create`.")
+
+
+class StreamNotFoundError(RegistryError):
+    status_code, error_code = 404, 40431
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Stream '{name}' does not exist. Search the catalog with GET /api/v1/streams?q=...")
+
+
+class StreamWriteForbiddenError(RegistryError):
+    status_code, error_code = 403, 40330
+
+    def __init__(self, identity: str, what: str) -> None:
+        super().__init__(f"Identity '{identity}' may not {what}. Ask the domain's owners or the hub admin.")
+
+
+class OwnerOutsideDomainError(RegistryError):
+    status_code, error_code = 422, 42232
+
+    def __init__(self, owner: str, owner_domain: str, domain: str) -> None:
+        super().__init__(
+            f"Owner identity '{owner}' belongs to domain '{owner_domain}', not '{domain}'. "
+            "Name an identity of the stream's domain as owner."
+        )
+
+
+class RegistrationStepFailedError(RegistryError):
+    status_code, error_code = 502, 50230
+
+    def __init__(self, name: str, step: str, reason: str, undone: Sequence[str]) -> None:
+        self.step = step
+        undone_text = ", ".join(undone) if undone else "nothing had been done yet"
+        super().__init__(
+            f"Registering stream '{name}' failed at step '{step}': {reason}. Undone: {undone_text}; nothing is left "
+            "behind, so the registration can simply be retried."
+        )
+
+
+class KeySchemaFrozenError(RegistryError):
+    status_code, error_code = 422, 42231
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(
+            f"The key schema of stream '{stream}' is frozen: a new key schema would change key bytes, move keys "
+            "between partitions and break compaction. Register a new stream for a new key."
+        )
+
+
+class StreamSubjectDeleteError(RegistryError):
+    status_code, error_code = 422, 42233
+
+    def __init__(self, subject: str, stream: str) -> None:
+        super().__init__(
+            f"Subject '{subject}' belongs to stream '{stream}', whose records carry its schema ids; it is deleted "
+            "with the stream (deprecate, then delete it through the catalog), not on its own."
+        )
+
+
+class InvalidQueryError(RegistryError):
+    status_code, error_code = 422, 42234
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"Invalid catalog query: {problem}.")

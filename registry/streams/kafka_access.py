@@ -1,0 +1,13 @@
+"""How the hub reaches the broker: an admin client factory, and the broker's log folders if visible."""
+
+from dataclasses import dataclass
+
+from headwater.registry.streams.kafka_facts import LogDirs
+from headwater.registry.streams.registration import KafkaAdmin
+
+
+@dataclass(frozen=True)
+class KafkaAccess:
+    admin: KafkaAdmin
+    """An admin client of the broker, as the hub admin identity (a cached one is fine)."""
+    log_dirs: LogDirs
