@@ -156,7 +156,7 @@ class StreamRegistration:
         try:
             CompatibilityLevel.parse(definition.compatibility)
         except ValueError as exc:
-            raise InvalidCompatibilityLevelError(str(exc)) from exc
+            raise InvalidCompatibilityLevelError(f"compatibility {definition.compatibility!r}: {exc}") from exc
         key = parse_submission(SchemaSubmission(definition.key_schema))
         value = parse_submission(SchemaSubmission(definition.value_schema))
         return _Plan(definition, domain, entity, definition.owner or requester.identity, key, value)

@@ -1,0 +1,292 @@
+"""The catalog through the running hub over mTLS: registering, finding and reading streams, owning their
+subjects, bad input, races, and a hub killed in the middle of a registration."""
+
+import json
+import os
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from headwater.local import hub as hub_server
+from headwater.local import processes
+from headwater.producers.connection import MtlsConnection
+from headwater.registry.api.tls import client_ssl_context
+from headwater.registry.kafka_acls import current_bindings, producer_bindings
+from headwater.registry.kafka_topics import topic_exists
+from tests.conftest import IdentityFactory, RunningBroker, RunningHub
+from tests.integration.test_stream_registration import KEY, VALUE
+from tests.kafka_helpers import produce_one
+
+
+def _client(hub: RunningHub, connection: MtlsConnection) -> httpx.Client:
+    context = client_ssl_context(hub.ca_file, connection.certificate_file, connection.key_file)
+    return httpx.Client(base_url=hub.base_url, verify=context, timeout=120)
+
+
+@pytest.fixture
+def admin(shared_hub: RunningHub, shared_broker: RunningBroker) -> Iterator[httpx.Client]:
+    with _client(shared_hub, shared_broker.admin_connection) as client:
+        yield client
+
+
+@pytest.fixture
+def domain(admin: httpx.Client) -> str:
+    name = f"d{uuid.uuid4().hex[:10]}"
+    response = admin.post("/api/v1/domains", json={"name": name, "owning_team": "team", "contact": "t@example.com"})
+    assert response.status_code == 201, response.text
+    return name
+
+
+def spec(name: str, **changes: object) -> dict[str, object]:
+    return {
+        "name": name,
+        "description": "Orders accepted by checkout.",
+        "owner_team": "payments-core",
+        "contact": "payments@example.com",
+        "partitions": 3,
+        "key_schema": json.dumps(KEY),
+        "value_schema": json.dumps(VALUE),
+        **changes,
+    }
+
+
+def _error(response: httpx.Response, status: int, code: int, *fragments: str) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error_code"] == code, body
+    for fragment in fragments:
+        assert fragment in body["message"], body["message"]
+
+
+def test_a_domain_team_registers_a_stream_finds_it_reads_its_offsets_and_publishes(
+    shared_hub: RunningHub, admin: httpx.Client, domain: str, issue_identity: IdentityFactory
+) -> None:
+    team = issue_identity(domain=domain)
+    name = f"{domain}.order"
+    marker = f"zz{uuid.uuid4().hex[:8]}"
+    value = {**VALUE, "fields": [*VALUE["fields"]]}
+    value["fields"][1] = {
+        **VALUE["fields"][1],
+        "type": {
+            "type": "record",
+            "name": "Buyer",
+            "fields": [
+                {"name": "email", "type": "string", "doc": "Contact address.", "tags": ["pii"]},
+                {"name": marker, "type": "string", "default": "", "doc": "A field only this stream has."},
+            ],
+        },
+    }
+    with _client(shared_hub, team) as client:
+        registered = client.post("/api/v1/streams", json=spec(name, value_schema=json.dumps(value), tags=["finance"]))
+        assert registered.status_code == 201, registered.text
+        assert registered.json()["owner"] == team.certificate_file.stem
+        assert registered.json()["owner_certificate"] is None  # the caller already holds a certificate
+
+        found = client.get("/api/v1/streams", params={"q": marker}).json()
+        assert [item["name"] for item in found["items"]] == [name]
+        assert found["items"][0]["has_pii"] is True and found["items"][0]["tags"] == ["finance"]
+
+        assert produce_one(team, name, key=b"order-1", value=b"v1").delivered
+        detail = client.get(f"/api/v1/streams/{name}").json()
+    live = detail["live"]
+    assert [partition["partition"] for partition in live["partitions"]] == [0, 1, 2]
+    assert sum(partition["latest"] - partition["earliest"] for partition in live["partitions"]) == 1
+    assert live["config"]["cleanup.policy"] == "compact" and live["config"]["retention.ms"] == "-1"
+    assert live["size_source"] == "log folders" and live["size_bytes"] > 0
+    assert [version["version"] for version in detail["value_versions"]] == [1]
+    assert {field["path"] for field in detail["fields"]} >= {"buyer.email", f"buyer.{marker}", "order_id"}
+    assert detail["summary"]["state"] == "REGISTERED" and detail["compatibility"] == "FULL_TRANSITIVE"
+
+
+def test_the_admin_registers_for_a_new_owner_whose_certificate_comes_back_once_and_works(
+    admin: httpx.Client, domain: str, shared_broker: RunningBroker, tmp_path: Path
+) -> None:
+    name, owner = f"{domain}.refund", f"{domain}-refunds"
+    registered = admin.post("/api/v1/streams", json=spec(name, owner=owner))
+    assert registered.status_code == 201, registered.text
+    certificate = registered.json()["owner_certificate"]
+    assert certificate["identity"] == owner
+    (tmp_path / "owner.crt").write_text(certificate["certificate_pem"])
+    (tmp_path / "owner.key").write_text(certificate["private_key_pem"])
+    connection = MtlsConnection(
+        shared_broker.bootstrap_servers, shared_broker.settings.ca_file, tmp_path / "owner.crt", tmp_path / "owner.key"
+    )
+
+    assert produce_one(connection, name).delivered
+    other = produce_one(connection, f"{domain}.elsewhere", timeout_s=5)
+    assert not other.delivered
+
+
+def test_stream_subjects_belong_to_the_owner_and_the_key_schema_is_frozen(
+    shared_hub: RunningHub, admin: httpx.Client, domain: str, issue_identity: IdentityFactory
+) -> None:
+    team, stranger = issue_identity(domain=domain), issue_identity(domain=domain)
+    name = f"{domain}.order"
+    with _client(shared_hub, team) as client:
+        assert client.post("/api/v1/streams", json=spec(name)).status_code == 201
+        value_v2 = {
+            **VALUE,
+            "fields": [*VALUE["fields"], {"name": "note", "type": "string", "default": "", "doc": "Free text."}],
+        }
+        evolved = client.post(f"/subjects/{name}-value/versions", json={"schema": json.dumps(value_v2)})
+        assert evolved.status_code == 200, evolved.text
+        new_key = {
+            **KEY,
+            "fields": [*KEY["fields"], {"name": "region", "type": "string", "default": "eu", "doc": "R."}],
+        }
+        _error(
+            client.post(f"/subjects/{name}-key/versions", json={"schema": json.dumps(new_key)}),
+            422,
+            42231,
+            "key schema of stream",
+            "frozen",
+        )
+        _error(client.delete(f"/subjects/{name}-value"), 422, 42233, f"belongs to stream '{name}'")
+        diff = client.get(f"/api/v1/streams/{name}/diff", params={"from_version": 1, "to_version": 2}).json()
+        assert [(change["path"], change["change"]) for change in diff] == [("note", "added")]
+    with _client(shared_hub, stranger) as client:
+        _error(client.post(f"/subjects/{name}-value/versions", json={"schema": json.dumps(value_v2)}), 403, 40301)
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code", "fragment"),
+    [
+        ({"name": "orders"}, 422, 42230, "has no '.'"),
+        ({"name": "Payments.Order"}, 422, 42230, "domain 'Payments'"),
+        ({"name": "nowhere.order"}, 404, 40430, "Domain 'nowhere' does not exist"),
+        ({"value_schema": '{"type": "record", "name": "R"}'}, 422, 42201, "fields"),
+        ({"partitions": 0}, 422, 42200, "partitions"),
+        ({"colour": "blue"}, 422, 42200, "colour"),
+        ({"compatibility": "SIDEWAYS"}, 422, 42203, "SIDEWAYS"),
+        ({"topic_config": {"cleanup.policy": "delete"}}, 422, 42290, "source-stream-compacted-forever"),
+    ],
+)
+def test_bad_registrations_are_refused_with_a_stable_code_and_leave_nothing(
+    admin: httpx.Client,
+    shared_broker: RunningBroker,
+    domain: str,
+    change: dict[str, object],
+    status: int,
+    code: int,
+    fragment: str,
+) -> None:
+    body = {**spec(f"{domain}.order", owner=f"{domain}-svc"), **change}
+    _error(admin.post("/api/v1/streams", json=body), status, code, fragment)
+    assert admin.get("/api/v1/streams", params={"domain": domain}).json()["items"] == []
+    assert not topic_exists(shared_broker.admin(), f"{domain}.order")
+
+
+def test_other_domains_and_duplicates_are_refused(
+    shared_hub: RunningHub, admin: httpx.Client, domain: str, issue_identity: IdentityFactory
+) -> None:
+    with _client(shared_hub, issue_identity(domain="elsewhere")) as outsider:
+        _error(outsider.post("/api/v1/streams", json=spec(f"{domain}.order")), 403, 40330, "register streams of")
+        _error(outsider.post("/api/v1/domains", json={"name": "mine", "owning_team": "t", "contact": "c"}), 403, 40330)
+    assert admin.post("/api/v1/streams", json=spec(f"{domain}.order", owner=f"{domain}-svc")).status_code == 201
+    _error(admin.post("/api/v1/streams", json=spec(f"{domain}.order")), 409, 40930, "already exists (REGISTERED)")
+    _error(admin.get("/api/v1/streams/nowhere.order"), 404, 40431)
+
+
+def test_fifty_concurrent_registrations_of_ten_names_register_each_once(
+    shared_hub: RunningHub, shared_broker: RunningBroker, admin: httpx.Client, domain: str
+) -> None:
+    names = [f"{domain}.entity{index}" for index in range(10)]
+    attempts = [names[index % 10] for index in range(50)]
+
+    def register(name: str) -> int:
+        with _client(shared_hub, shared_broker.admin_connection) as client:
+            return client.post("/api/v1/streams", json=spec(name, owner=f"{domain}-svc", partitions=2)).status_code
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        statuses = list(pool.map(register, attempts))
+
+    assert sorted(statuses) == [201] * 10 + [409] * 40, statuses
+    broker_admin = shared_broker.admin()
+    metadata = broker_admin.list_topics(timeout=10).topics
+    for name in names:
+        assert len(metadata[name].partitions) == 2
+    listed = admin.get("/api/v1/streams", params={"domain": domain, "limit": 50}).json()["items"]
+    assert sorted(item["name"] for item in listed) == sorted(names)
+    assert all(item["state"] == "REGISTERED" for item in listed)
+
+
+def test_search_pages_by_cursor_in_both_orders(admin: httpx.Client, domain: str) -> None:
+    names = [f"{domain}.e{index}" for index in range(5)]
+    for name in names:
+        assert admin.post("/api/v1/streams", json=spec(name, owner=f"{domain}-svc", partitions=1)).status_code == 201
+
+    for sort, expected in (
+        ("name", names),
+        ("-name", names[::-1]),
+        ("created_at", names),
+        ("-created_at", names[::-1]),
+    ):
+        seen, cursor = [], None
+        while True:
+            params = {"domain": domain, "limit": 2, "sort": sort, **({"cursor": cursor} if cursor else {})}
+            page = admin.get("/api/v1/streams", params=params).json()
+            seen += [item["name"] for item in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == expected, sort
+    _error(admin.get("/api/v1/streams", params={"cursor": "not-a-cursor"}), 422, 42234, "cursor")
+    _error(admin.get("/api/v1/streams", params={"limit": 0}), 422, 42200, "limit")
+
+
+def test_a_hub_killed_mid_registration_is_cleaned_up_by_the_next_hub(
+    shared_broker: RunningBroker, admin: httpx.Client, domain: str
+) -> None:
+    name, owner = f"{domain}.order", f"{domain}-svc"
+    settings = shared_broker.settings.model_copy(update={"fault_injection": "acls:hang", "registration_lease_s": 3.0})
+    port = processes.free_port()
+    base_url = f"https://127.0.0.1:{port}"
+    pid = hub_server.start_background(settings, port)
+    try:
+        hub_server.wait_until_healthy(settings, pid, base_url, timeout_s=60)
+        hub = RunningHub(base_url, settings.ca_file)
+        outcome: list[object] = []
+
+        def register() -> None:
+            try:
+                with _client(hub, shared_broker.admin_connection) as client:
+                    outcome.append(client.post("/api/v1/streams", json=spec(name, owner=owner)).status_code)
+            except httpx.TransportError as exc:
+                outcome.append(exc)
+
+        thread = threading.Thread(target=register)
+        thread.start()
+        broker_admin = shared_broker.admin()
+        deadline = time.monotonic() + 60
+        while not set(producer_bindings(owner, name)) <= current_bindings(broker_admin):
+            assert time.monotonic() < deadline, "the registration never reached its ACL step"
+            time.sleep(0.2)
+        os.kill(pid, signal.SIGKILL)
+        thread.join(timeout=30)
+        assert outcome and isinstance(outcome[0], httpx.TransportError), outcome
+    finally:
+        processes.stop_process(pid)
+
+    # Every hub on this database reconciles; the shared one alone would wait for its slower interval.
+    restarted_port = processes.free_port()
+    restarted = hub_server.start_background(settings.model_copy(update={"fault_injection": ""}), restarted_port)
+    try:
+        deadline = time.monotonic() + 60
+        while topic_exists(shared_broker.admin(), name) or admin.get(f"/api/v1/streams/{name}").status_code != 404:
+            assert time.monotonic() < deadline, "the reconciler did not undo the interrupted registration"
+            time.sleep(0.5)
+    finally:
+        processes.stop_process(restarted)
+    assert not set(producer_bindings(owner, name)) & current_bindings(shared_broker.admin())
+    assert admin.get("/subjects", params={"subjectPrefix": name}).json() == []
+    audit = admin.get("/api/v1/audit", params={"target": name}).json()
+    assert audit[0]["actor"] == "headwater" and "undone by the reconciler" in audit[0]["details"]["reason"]
+    # Nothing is in the way of registering it again.
+    assert admin.post("/api/v1/streams", json=spec(name, owner=owner)).status_code == 201
