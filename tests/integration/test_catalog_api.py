@@ -4,6 +4,7 @@ subjects, bad input, races, and a hub killed in the middle of a registration."""
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 import uuid
@@ -21,6 +22,7 @@ from headwater.registry.api.tls import client_ssl_context
 from headwater.registry.kafka_acls import current_bindings, producer_bindings
 from headwater.registry.kafka_topics import topic_exists
 from tests.conftest import IdentityFactory, RunningBroker, RunningHub
+from tests.integration.test_cli import HEADWATER
 from tests.integration.test_stream_registration import KEY, VALUE
 from tests.kafka_helpers import produce_one
 
@@ -290,3 +292,54 @@ def test_a_hub_killed_mid_registration_is_cleaned_up_by_the_next_hub(
     assert audit[0]["actor"] == "headwater" and "undone by the reconciler" in audit[0]["details"]["reason"]
     # Nothing is in the way of registering it again.
     assert admin.post("/api/v1/streams", json=spec(name, owner=owner)).status_code == 201
+
+
+def _cli(hub: RunningHub, broker: RunningBroker, *arguments: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "COLUMNS": "250", "HEADWATER_HUB_URL": hub.base_url}
+    return subprocess.run(
+        [HEADWATER, "--state-dir", str(broker.settings.state_dir), *arguments],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_domains_and_streams_from_the_cli(shared_hub: RunningHub, shared_broker: RunningBroker, tmp_path: Path) -> None:
+    domain = f"c{uuid.uuid4().hex[:10]}"
+    created = _cli(shared_hub, shared_broker, "domains", "create", domain, "--owning-team", "cli", "--contact", "c@x")
+    assert created.returncode == 0, created.stderr
+    assert domain in _cli(shared_hub, shared_broker, "domains", "list").stdout
+    (tmp_path / "value.avsc").write_text(json.dumps(VALUE))
+    (tmp_path / "spec.yaml").write_text(
+        f"name: {domain}.order\ndescription: Orders from the CLI.\nowner: {domain}-svc\nowner_team: cli\n"
+        "contact: c@x\npartitions: 2\ntags: [finance]\n"
+        "key_schema: {type: record, name: OrderKey, fields: [{name: order_id, type: string, doc: Order id.}]}\n"
+        "value_schema_file: value.avsc\n"
+    )
+
+    registered = _cli(
+        shared_hub,
+        shared_broker,
+        "streams",
+        "register",
+        str(tmp_path / "spec.yaml"),
+        "--certificate-dir",
+        str(tmp_path),
+    )
+    assert registered.returncode == 0, registered.stderr
+    assert f"Stream {domain}.order is REGISTERED" in registered.stdout
+    assert (tmp_path / f"{domain}-svc.crt").is_file() and (tmp_path / f"{domain}-svc.key").stat().st_mode & 0o077 == 0
+
+    listed = _cli(shared_hub, shared_broker, "streams", "list", "--domain", domain, "--pii")
+    assert f"{domain}.order" in listed.stdout and "finance" in listed.stdout
+    shown = _cli(shared_hub, shared_broker, "streams", "show", f"{domain}.order")
+    assert shown.returncode == 0, shown.stderr
+    assert "cleanup.policy=compact" in shown.stdout and "buyer.email" in shown.stdout
+    assert f"{domain}.order-value: v1" in shown.stdout
+
+    again = _cli(shared_hub, shared_broker, "streams", "register", str(tmp_path / "spec.yaml"))
+    assert again.returncode == 1 and "already exists (REGISTERED)" in again.stderr and "Traceback" not in again.stderr
+    missing = _cli(shared_hub, shared_broker, "streams", "show", f"{domain}.nothing")
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
