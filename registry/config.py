@@ -39,8 +39,13 @@ class RegistrySettings(BaseSettings):
 
     @property
     def fault_plan(self) -> dict[str, str]:
-        pairs = [item.split(":", 1) for item in self.fault_injection.split(",") if item.strip()]
-        return {step.strip(): fault.strip() for step, fault in pairs}
+        plan: dict[str, str] = {}
+        for item in filter(str.strip, self.fault_injection.split(",")):
+            step, separator, fault = item.partition(":")
+            if not separator:
+                raise ValueError(f"HEADWATER_FAULT_INJECTION item {item!r} is not step:fault")
+            plan[step.strip()] = fault.strip()
+        return plan
 
     @property
     def lifetimes(self) -> LifetimePolicy:

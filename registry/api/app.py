@@ -48,8 +48,6 @@ def create_app(
 ) -> FastAPI:
     """`gate` holds the policies loaded at start; `admin_identity` names the identity whose callers get
     `Caller.is_admin`; `kafka` reaches the broker as the admin."""
-    # FastAPI serves its docs and OpenAPI document outside the routers, where no certificate check
-    # runs; a revoked certificate could still read them, so they are off.
     schema_registry = SchemaRegistry(sessions, gate)
     registration = StreamRegistration(
         sessions,
@@ -69,6 +67,8 @@ def create_app(
         yield
         reconciler.stop()
 
+    # FastAPI serves its docs and OpenAPI document outside the routers, where no certificate check
+    # runs; a revoked certificate could still read them, so they are off.
     app = FastAPI(title="headwater hub", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.hub = HubContext(
         settings=settings,

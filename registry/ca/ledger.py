@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from headwater.registry.ca.authority import (
@@ -84,11 +85,27 @@ class CertificateLedger:
         """Issue a certificate, creating the identity on first use."""
         validate_name(identity)
         validate_name(domain)
+        try:
+            return self._issue(identity, domain, kind, lifetime, not_before)
+        except IntegrityError:
+            # Another request created the identity first (two registrations naming one new owner):
+            # it exists now, so issuing again takes the existing-identity path.
+            return self._issue(identity, domain, kind, lifetime, not_before)
+
+    def _issue(
+        self,
+        identity: str,
+        domain: str,
+        kind: CertificateKind,
+        lifetime: timedelta | None,
+        not_before: datetime | None,
+    ) -> IssuedCertificate:
         with self._sessions.begin() as session:
             record = session.get(Identity, identity)
             if record is None:
                 record = Identity(name=identity, domain=domain, kind=kind.value, created_at=_now())
                 session.add(record)
+                session.flush()
             elif record.domain != domain:
                 raise IdentityDomainMismatchError(identity, record.domain, domain)
             elif record.kind != kind.value:

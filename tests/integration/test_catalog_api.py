@@ -4,7 +4,6 @@ subjects, bad input, races, and a hub killed in the middle of a registration."""
 import json
 import os
 import signal
-import subprocess
 import threading
 import time
 import uuid
@@ -18,23 +17,17 @@ import pytest
 from headwater.local import hub as hub_server
 from headwater.local import processes
 from headwater.producers.connection import MtlsConnection
-from headwater.registry.api.tls import client_ssl_context
 from headwater.registry.kafka_acls import current_bindings, producer_bindings
 from headwater.registry.kafka_topics import topic_exists
 from tests.conftest import IdentityFactory, RunningBroker, RunningHub
-from tests.integration.test_cli import HEADWATER
-from tests.integration.test_stream_registration import KEY, VALUE
+from tests.hub_helpers import hub_http_client, run_cli
+from tests.integration.test_stream_registration import KEY, VALUE, spec
 from tests.kafka_helpers import produce_one
-
-
-def _client(hub: RunningHub, connection: MtlsConnection) -> httpx.Client:
-    context = client_ssl_context(hub.ca_file, connection.certificate_file, connection.key_file)
-    return httpx.Client(base_url=hub.base_url, verify=context, timeout=120)
 
 
 @pytest.fixture
 def admin(shared_hub: RunningHub, shared_broker: RunningBroker) -> Iterator[httpx.Client]:
-    with _client(shared_hub, shared_broker.admin_connection) as client:
+    with hub_http_client(shared_hub, shared_broker.admin_connection) as client:
         yield client
 
 
@@ -44,19 +37,6 @@ def domain(admin: httpx.Client) -> str:
     response = admin.post("/api/v1/domains", json={"name": name, "owning_team": "team", "contact": "t@example.com"})
     assert response.status_code == 201, response.text
     return name
-
-
-def spec(name: str, **changes: object) -> dict[str, object]:
-    return {
-        "name": name,
-        "description": "Orders accepted by checkout.",
-        "owner_team": "payments-core",
-        "contact": "payments@example.com",
-        "partitions": 3,
-        "key_schema": json.dumps(KEY),
-        "value_schema": json.dumps(VALUE),
-        **changes,
-    }
 
 
 def _error(response: httpx.Response, status: int, code: int, *fragments: str) -> None:
@@ -85,7 +65,7 @@ def test_a_domain_team_registers_a_stream_finds_it_reads_its_offsets_and_publish
             ],
         },
     }
-    with _client(shared_hub, team) as client:
+    with hub_http_client(shared_hub, team) as client:
         registered = client.post("/api/v1/streams", json=spec(name, value_schema=json.dumps(value), tags=["finance"]))
         assert registered.status_code == 201, registered.text
         assert registered.json()["owner"] == team.certificate_file.stem
@@ -131,7 +111,7 @@ def test_stream_subjects_belong_to_the_owner_and_the_key_schema_is_frozen(
 ) -> None:
     team, stranger = issue_identity(domain=domain), issue_identity(domain=domain)
     name = f"{domain}.order"
-    with _client(shared_hub, team) as client:
+    with hub_http_client(shared_hub, team) as client:
         assert client.post("/api/v1/streams", json=spec(name)).status_code == 201
         value_v2 = {
             **VALUE,
@@ -153,7 +133,7 @@ def test_stream_subjects_belong_to_the_owner_and_the_key_schema_is_frozen(
         _error(client.delete(f"/subjects/{name}-value"), 422, 42233, f"belongs to stream '{name}'")
         diff = client.get(f"/api/v1/streams/{name}/diff", params={"from_version": 1, "to_version": 2}).json()
         assert [(change["path"], change["change"]) for change in diff] == [("note", "added")]
-    with _client(shared_hub, stranger) as client:
+    with hub_http_client(shared_hub, stranger) as client:
         _error(client.post(f"/subjects/{name}-value/versions", json={"schema": json.dumps(value_v2)}), 403, 40301)
 
 
@@ -188,7 +168,7 @@ def test_bad_registrations_are_refused_with_a_stable_code_and_leave_nothing(
 def test_other_domains_and_duplicates_are_refused(
     shared_hub: RunningHub, admin: httpx.Client, domain: str, issue_identity: IdentityFactory
 ) -> None:
-    with _client(shared_hub, issue_identity(domain="elsewhere")) as outsider:
+    with hub_http_client(shared_hub, issue_identity(domain="elsewhere")) as outsider:
         _error(outsider.post("/api/v1/streams", json=spec(f"{domain}.order")), 403, 40330, "register streams of")
         _error(outsider.post("/api/v1/domains", json={"name": "mine", "owning_team": "t", "contact": "c"}), 403, 40330)
     assert admin.post("/api/v1/streams", json=spec(f"{domain}.order", owner=f"{domain}-svc")).status_code == 201
@@ -202,14 +182,16 @@ def test_fifty_concurrent_registrations_of_ten_names_register_each_once(
     names = [f"{domain}.entity{index}" for index in range(10)]
     attempts = [names[index % 10] for index in range(50)]
 
-    def register(name: str) -> int:
-        with _client(shared_hub, shared_broker.admin_connection) as client:
-            return client.post("/api/v1/streams", json=spec(name, owner=f"{domain}-svc", partitions=2)).status_code
+    def register(name: str) -> httpx.Response:
+        with hub_http_client(shared_hub, shared_broker.admin_connection) as client:
+            return client.post("/api/v1/streams", json=spec(name, owner=f"{domain}-svc", partitions=2))
 
     with ThreadPoolExecutor(max_workers=50) as pool:
-        statuses = list(pool.map(register, attempts))
+        responses = list(pool.map(register, attempts))
 
-    assert sorted(statuses) == [201] * 10 + [409] * 40, statuses
+    unexpected = [response.text for response in responses if response.status_code not in (201, 409)]
+    assert unexpected == []
+    assert sorted(response.status_code for response in responses) == [201] * 10 + [409] * 40
     broker_admin = shared_broker.admin()
     metadata = broker_admin.list_topics(timeout=10).topics
     for name in names:
@@ -258,7 +240,7 @@ def test_a_hub_killed_mid_registration_is_cleaned_up_by_the_next_hub(
 
         def register() -> None:
             try:
-                with _client(hub, shared_broker.admin_connection) as client:
+                with hub_http_client(hub, shared_broker.admin_connection) as client:
                     outcome.append(client.post("/api/v1/streams", json=spec(name, owner=owner)).status_code)
             except httpx.TransportError as exc:
                 outcome.append(exc)
@@ -294,23 +276,13 @@ def test_a_hub_killed_mid_registration_is_cleaned_up_by_the_next_hub(
     assert admin.post("/api/v1/streams", json=spec(name, owner=owner)).status_code == 201
 
 
-def _cli(hub: RunningHub, broker: RunningBroker, *arguments: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "COLUMNS": "250", "HEADWATER_HUB_URL": hub.base_url}
-    return subprocess.run(
-        [HEADWATER, "--state-dir", str(broker.settings.state_dir), *arguments],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_domains_and_streams_from_the_cli(shared_hub: RunningHub, shared_broker: RunningBroker, tmp_path: Path) -> None:
     domain = f"c{uuid.uuid4().hex[:10]}"
-    created = _cli(shared_hub, shared_broker, "domains", "create", domain, "--owning-team", "cli", "--contact", "c@x")
+    created = run_cli(
+        shared_hub, shared_broker, "domains", "create", domain, "--owning-team", "cli", "--contact", "c@x"
+    )
     assert created.returncode == 0, created.stderr
-    assert domain in _cli(shared_hub, shared_broker, "domains", "list").stdout
+    assert domain in run_cli(shared_hub, shared_broker, "domains", "list").stdout
     (tmp_path / "value.avsc").write_text(json.dumps(VALUE))
     (tmp_path / "spec.yaml").write_text(
         f"name: {domain}.order\ndescription: Orders from the CLI.\nowner: {domain}-svc\nowner_team: cli\n"
@@ -319,7 +291,7 @@ def test_domains_and_streams_from_the_cli(shared_hub: RunningHub, shared_broker:
         "value_schema_file: value.avsc\n"
     )
 
-    registered = _cli(
+    registered = run_cli(
         shared_hub,
         shared_broker,
         "streams",
@@ -332,14 +304,14 @@ def test_domains_and_streams_from_the_cli(shared_hub: RunningHub, shared_broker:
     assert f"Stream {domain}.order is REGISTERED" in registered.stdout
     assert (tmp_path / f"{domain}-svc.crt").is_file() and (tmp_path / f"{domain}-svc.key").stat().st_mode & 0o077 == 0
 
-    listed = _cli(shared_hub, shared_broker, "streams", "list", "--domain", domain, "--pii")
+    listed = run_cli(shared_hub, shared_broker, "streams", "list", "--domain", domain, "--pii")
     assert f"{domain}.order" in listed.stdout and "finance" in listed.stdout
-    shown = _cli(shared_hub, shared_broker, "streams", "show", f"{domain}.order")
+    shown = run_cli(shared_hub, shared_broker, "streams", "show", f"{domain}.order")
     assert shown.returncode == 0, shown.stderr
     assert "cleanup.policy=compact" in shown.stdout and "buyer.email" in shown.stdout
     assert f"{domain}.order-value: v1" in shown.stdout
 
-    again = _cli(shared_hub, shared_broker, "streams", "register", str(tmp_path / "spec.yaml"))
+    again = run_cli(shared_hub, shared_broker, "streams", "register", str(tmp_path / "spec.yaml"))
     assert again.returncode == 1 and "already exists (REGISTERED)" in again.stderr and "Traceback" not in again.stderr
-    missing = _cli(shared_hub, shared_broker, "streams", "show", f"{domain}.nothing")
+    missing = run_cli(shared_hub, shared_broker, "streams", "show", f"{domain}.nothing")
     assert missing.returncode == 1 and "does not exist" in missing.stderr

@@ -2,8 +2,6 @@
 the stock Confluent client, the dry-run check, waivers, the audit log, and the `headwater policy` CLI."""
 
 import json
-import os
-import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,10 +17,8 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from headwater.local import hub as hub_server
 from headwater.local import processes
 from headwater.policies import DEFAULT_POLICY_FOLDER
-from headwater.producers.connection import MtlsConnection
-from headwater.registry.api.tls import client_ssl_context
 from tests.conftest import IdentityFactory, RunningBroker, RunningHub
-from tests.integration.test_cli import HEADWATER
+from tests.hub_helpers import hub_http_client, run_cli
 from tests.integration.test_confluent_clients import registry_client
 from tests.policy_helpers import ORGANISATION_RULES
 
@@ -60,14 +56,9 @@ def org_hub(shared_broker: RunningBroker, policy_folder: Path) -> Iterator[Runni
         processes.stop_process(pid)
 
 
-def _http(hub: RunningHub, connection: MtlsConnection) -> httpx.Client:
-    context = client_ssl_context(hub.ca_file, connection.certificate_file, connection.key_file)
-    return httpx.Client(base_url=hub.base_url, verify=context, timeout=30)
-
-
 @pytest.fixture
 def admin(org_hub: RunningHub, shared_broker: RunningBroker) -> Iterator[httpx.Client]:
-    with _http(org_hub, shared_broker.admin_connection) as client:
+    with hub_http_client(org_hub, shared_broker.admin_connection) as client:
         yield client
 
 
@@ -204,7 +195,7 @@ def test_only_the_admin_grants_waivers_and_a_waiver_lets_one_subject_through_unt
     subject = _subject()
     expiry = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     waiver = {"rule_id": "no-float-amounts", "target": subject, "expires_at": expiry, "reason": "Legacy feed."}
-    with _http(org_hub, issue_identity(domain="payments")) as stranger:
+    with hub_http_client(org_hub, issue_identity(domain="payments")) as stranger:
         refused = stranger.post("/api/v1/policies/waivers", json=waiver)
     assert (refused.status_code, refused.json()["error_code"]) == (403, 40390)
 
@@ -251,22 +242,10 @@ def test_revoking_an_unknown_waiver_is_404(admin: httpx.Client) -> None:
 # -- the CLI, against the same hub ---------------------------------------------------------------
 
 
-def _cli(org_hub: RunningHub, broker: RunningBroker, *arguments: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "COLUMNS": "250", "HEADWATER_HUB_URL": org_hub.base_url}
-    return subprocess.run(
-        [HEADWATER, "--state-dir", str(broker.settings.state_dir), *arguments],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_policy_list_shows_each_rule_with_its_file_and_line(
     org_hub: RunningHub, shared_broker: RunningBroker, policy_folder: Path
 ) -> None:
-    result = _cli(org_hub, shared_broker, "policy", "list")
+    result = run_cli(org_hub, shared_broker, "policy", "list")
     assert result.returncode == 0, result.stderr
     assert f"{policy_folder / 'org.yaml'}:2" in result.stdout
     assert "no-float-amounts" in result.stdout and "fields-documented" in result.stdout
@@ -280,14 +259,14 @@ def test_policy_check_of_a_spec_file_lists_violations_and_exits_1(
         "name: payments.order\npartitions: 3\nowner_team: payments-core\ncontact: pay@example.com\n"
         "key_schema: {type: string}\nvalue_schema_file: value.avsc\n"
     )
-    refused = _cli(org_hub, shared_broker, "policy", "check", str(tmp_path / "spec.yaml"))
+    refused = run_cli(org_hub, shared_broker, "policy", "check", str(tmp_path / "spec.yaml"))
     assert refused.returncode == 1, refused.stderr
     for rule in ("fields-documented", "snake-case-field-names", "no-float-amounts"):
         assert rule in refused.stdout
     assert "Refused" in refused.stdout and "Use long minor units" in refused.stdout
 
     (tmp_path / "ok.avsc").write_text(json.dumps(COMPLIANT))
-    allowed = _cli(
+    allowed = run_cli(
         org_hub, shared_broker, "policy", "check", "--subject", _subject(), "--schema", str(tmp_path / "ok.avsc")
     )
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
@@ -298,7 +277,7 @@ def test_policy_check_of_a_broken_spec_file_is_one_clear_line(
     org_hub: RunningHub, shared_broker: RunningBroker, tmp_path: Path
 ) -> None:
     (tmp_path / "spec.yaml").write_text("name: payments.order\npartitions: many\nkey_schema: '\"string\"'\n")
-    result = _cli(org_hub, shared_broker, "policy", "check", str(tmp_path / "spec.yaml"))
+    result = run_cli(org_hub, shared_broker, "policy", "check", str(tmp_path / "spec.yaml"))
     assert result.returncode == 1
     assert "partitions: Input should be a valid integer" in result.stderr
     assert "value_schema: Field required" in result.stderr and "Traceback" not in result.stderr
@@ -306,15 +285,17 @@ def test_policy_check_of_a_broken_spec_file_is_one_clear_line(
 
 def test_policy_waive_waivers_and_audit_from_the_cli(org_hub: RunningHub, shared_broker: RunningBroker) -> None:
     subject = _subject()
-    waived = _cli(
+    waived = run_cli(
         org_hub, shared_broker, "policy", "waive", "no-float-amounts", subject, "--hours", "2", "--reason", "Q3"
     )
     assert waived.returncode == 0, waived.stderr
     assert f"rule no-float-amounts is waived for {subject}" in waived.stdout
-    listing = _cli(org_hub, shared_broker, "policy", "waivers")
+    listing = run_cli(org_hub, shared_broker, "policy", "waivers")
     assert subject in listing.stdout
-    audit = _cli(org_hub, shared_broker, "audit", "--target", subject)
+    audit = run_cli(org_hub, shared_broker, "audit", "--target", subject)
     assert "policy.waiver.grant" in audit.stdout and "headwater-admin" in audit.stdout
 
-    unknown = _cli(org_hub, shared_broker, "policy", "waive", "no-such-rule", subject, "--hours", "1", "--reason", "x")
+    unknown = run_cli(
+        org_hub, shared_broker, "policy", "waive", "no-such-rule", subject, "--hours", "1", "--reason", "x"
+    )
     assert unknown.returncode == 1 and "names unknown rule 'no-such-rule'" in unknown.stderr

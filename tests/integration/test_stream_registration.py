@@ -56,8 +56,9 @@ VALUE = {
 }
 
 
-def definition(name: str, **changes: object) -> StreamDefinition:
-    values: dict[str, object] = {
+def spec(name: str, **changes: object) -> dict[str, object]:
+    """A stream spec (as JSON) that passes the shipped policies, with `changes` applied."""
+    return {
         "name": name,
         "description": "Orders accepted by checkout.",
         "owner_team": "payments-core",
@@ -67,7 +68,10 @@ def definition(name: str, **changes: object) -> StreamDefinition:
         "value_schema": json.dumps(VALUE),
         **changes,
     }
-    return StreamDefinition.model_validate(values)
+
+
+def definition(name: str, **changes: object) -> StreamDefinition:
+    return StreamDefinition.model_validate(spec(name, **changes))
 
 
 @pytest.fixture

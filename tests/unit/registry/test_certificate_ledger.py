@@ -1,6 +1,7 @@
 """The CA's ledger on a real database, once on SQLite and once on PostgreSQL (`database_url`)."""
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -240,3 +241,12 @@ def test_recorded_validity_equals_the_certificates_own(ledger: CertificateLedger
     (record,) = ledger.list_certificates("exact-svc")
     assert record.not_before == certificate.not_valid_before_utc
     assert record.not_after == certificate.not_valid_after_utc
+
+
+def test_concurrent_first_issues_of_one_identity_all_succeed(ledger: CertificateLedger) -> None:
+    # Two stream registrations naming the same new owner race to create its identity row.
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        issued = list(pool.map(lambda _: ledger.issue("orders-svc", "payments"), range(6)))
+
+    assert len({certificate.serial for certificate in issued}) == 6
+    assert len(ledger.list_certificates("orders-svc")) == 6

@@ -1,0 +1,30 @@
+"""Talking to a running hub in tests: an HTTPS client as some identity, and the CLI pointed at the hub."""
+
+import os
+import subprocess
+
+import httpx
+
+from headwater.producers.connection import MtlsConnection
+from headwater.registry.api.tls import client_ssl_context
+from tests.conftest import RunningBroker, RunningHub
+from tests.integration.test_cli import HEADWATER
+
+
+def hub_http_client(hub: RunningHub, connection: MtlsConnection) -> httpx.Client:
+    """An HTTPS client presenting `connection`'s certificate to the hub."""
+    context = client_ssl_context(hub.ca_file, connection.certificate_file, connection.key_file)
+    return httpx.Client(base_url=hub.base_url, verify=context, timeout=120)
+
+
+def run_cli(hub: RunningHub, broker: RunningBroker, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """`headwater <arguments>` on the broker's state folder (so as its admin), talking to `hub`."""
+    environment = {**os.environ, "COLUMNS": "250", "HEADWATER_HUB_URL": hub.base_url}
+    return subprocess.run(
+        [HEADWATER, "--state-dir", str(broker.settings.state_dir), *arguments],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
