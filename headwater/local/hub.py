@@ -71,7 +71,11 @@ def hub_config(
     sessions = open_hub_database(settings)
     ledger = open_ledger(settings, create_authority=False, sessions=sessions)
     server_files = ensure_server_certificate(settings, ledger, report)
-    kafka = KafkaAccess(admin=LocalAdminClients(settings).current, log_dirs=lambda: [LocalBroker(settings).data_dir])
+    kafka = KafkaAccess(
+        admin=LocalAdminClients(settings).current,
+        log_dirs=lambda: [LocalBroker(settings).data_dir],
+        platform_identities=(settings.broker_identity, HUB_IDENTITY),
+    )
     app = create_app(settings, sessions, ledger, gate, settings.admin_identity, readiness_checks(settings), kafka)
     return uvicorn.Config(
         app,

@@ -10,13 +10,24 @@ from sqlalchemy.orm import Session, sessionmaker
 from headwater.registry.api.deps import HubContext, Readiness, current_identity
 from headwater.registry.api.encoded_slashes import EncodedSlashMiddleware
 from headwater.registry.api.errors import install_error_handlers
-from headwater.registry.api.routes import audit, catalog, health, identity, policies, schema_registry
+from headwater.registry.api.routes import (
+    access,
+    audit,
+    catalog,
+    health,
+    identities,
+    identity,
+    policies,
+    schema_registry,
+)
 from headwater.registry.ca import CertificateLedger
 from headwater.registry.config import RegistrySettings
 from headwater.registry.governance.gate import PolicyGate
 from headwater.registry.governance.waivers import WaiverBook
 from headwater.registry.services.audit import AuditLog
+from headwater.registry.services.identities import IdentityService
 from headwater.registry.services.schema_registry import SchemaRegistry
+from headwater.registry.streams.access import StreamAccess
 from headwater.registry.streams.catalog import StreamCatalog
 from headwater.registry.streams.domains import DomainBook
 from headwater.registry.streams.kafka_access import KafkaAccess
@@ -32,6 +43,8 @@ api_router.include_router(identity.router)
 api_router.include_router(policies.router)
 api_router.include_router(audit.router)
 api_router.include_router(catalog.router)
+api_router.include_router(access.router)
+api_router.include_router(identities.router)
 # Confluent clients call the registry at the root paths, not under /api/v1.
 confluent_router = APIRouter(dependencies=[Depends(current_identity)])
 confluent_router.include_router(schema_registry.router)
@@ -81,6 +94,10 @@ def create_app(
         domains=DomainBook(sessions),
         streams=registration,
         catalog=StreamCatalog(sessions, kafka.admin, kafka.log_dirs),
+        access=StreamAccess(sessions, schema_registry, gate, kafka.admin),
+        identities=IdentityService(
+            sessions, ledger, kafka.admin, protected=(admin_identity, *kafka.platform_identities)
+        ),
         admin_identity=admin_identity,
         readiness=readiness,
     )

@@ -22,7 +22,9 @@ from headwater.registry.config import RegistrySettings
 from headwater.registry.governance.gate import PolicyGate
 from headwater.registry.governance.waivers import WaiverBook
 from headwater.registry.services.audit import AuditLog
+from headwater.registry.services.identities import IdentityService
 from headwater.registry.services.schema_registry import SchemaRegistry
+from headwater.registry.streams.access import StreamAccess
 from headwater.registry.streams.catalog import StreamCatalog
 from headwater.registry.streams.domains import DomainBook
 from headwater.registry.streams.registration import StreamRegistration
@@ -45,6 +47,8 @@ class HubContext:
     domains: DomainBook
     streams: StreamRegistration
     catalog: StreamCatalog
+    access: StreamAccess
+    identities: IdentityService
     admin_identity: str
     readiness: Readiness
 

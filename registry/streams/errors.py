@@ -13,6 +13,10 @@ RegistryError
 ├── KeySchemaFrozenError            422 42231  a new key schema on a registered stream
 ├── StreamSubjectDeleteError        422 42233  a stream's subject deleted on its own
 ├── InvalidQueryError               422 42234  a catalog search parameter or cursor
+├── AccessGrantNotFoundError        404 40432
+├── AccessGrantStateError           409 40934  e.g. approving a denied grant
+├── AccessAlreadyOpenError          409 40935  a second request while one is open
+├── StreamNotActiveError            409 40936  e.g. access to a deleted stream, deleting before the sunset
 └── RegistrationStepFailedError     502 50230  a step failed; what ran before was undone
 """
 
@@ -137,3 +141,34 @@ class InvalidQueryError(RegistryError):
 
     def __init__(self, problem: str) -> None:
         super().__init__(f"Invalid catalog query: {problem}.")
+
+
+class AccessGrantNotFoundError(RegistryError):
+    status_code, error_code = 404, 40432
+
+    def __init__(self, grant_id: int) -> None:
+        super().__init__(f"No access grant with id {grant_id}. List grants with `headwater access list`.")
+
+
+class AccessGrantStateError(RegistryError):
+    status_code, error_code = 409, 40934
+
+    def __init__(self, grant_id: int, state: str, action: str, allowed_from: str) -> None:
+        super().__init__(f"Access grant {grant_id} is {state}; only {allowed_from} grants can be {action}.")
+
+
+class AccessAlreadyOpenError(RegistryError):
+    status_code, error_code = 409, 40935
+
+    def __init__(self, identity: str, stream: str, grant_id: int, state: str) -> None:
+        super().__init__(
+            f"Identity '{identity}' already has access grant {grant_id} ({state}) on stream '{stream}'; "
+            "wait for its decision or have it revoked first."
+        )
+
+
+class StreamNotActiveError(RegistryError):
+    status_code, error_code = 409, 40936
+
+    def __init__(self, stream: str, state: str, action: str) -> None:
+        super().__init__(f"Stream '{stream}' is {state}: {action} is not possible in that state.")

@@ -11,3 +11,5 @@ class KafkaAccess:
     admin: KafkaAdmin
     """An admin client of the broker, as the hub admin identity (a cached one is fine)."""
     log_dirs: LogDirs
+    platform_identities: tuple[str, ...] = ()
+    """Identities the platform runs on (the broker's, the hub's): never revoked through the API."""

@@ -22,7 +22,7 @@ from headwater.registry.kafka_topics import topic_exists
 from tests.conftest import IdentityFactory, RunningBroker, RunningHub
 from tests.hub_helpers import hub_http_client, run_cli
 from tests.integration.test_stream_registration import KEY, VALUE, spec
-from tests.kafka_helpers import produce_one
+from tests.kafka_helpers import produce_one, read_values
 
 
 @pytest.fixture
@@ -315,3 +315,77 @@ def test_domains_and_streams_from_the_cli(shared_hub: RunningHub, shared_broker:
     assert again.returncode == 1 and "already exists (REGISTERED)" in again.stderr and "Traceback" not in again.stderr
     missing = run_cli(shared_hub, shared_broker, "streams", "show", f"{domain}.nothing")
     assert missing.returncode == 1 and "does not exist" in missing.stderr
+
+
+def test_access_is_requested_approved_consumed_revoked_and_refused_and_a_revoked_owner_cannot_produce(
+    shared_hub: RunningHub,
+    shared_broker: RunningBroker,
+    admin: httpx.Client,
+    domain: str,
+    issue_identity: IdentityFactory,
+) -> None:
+    owner, consumer = issue_identity(domain=domain), issue_identity(domain="analytics")
+    owner_name, consumer_name = owner.certificate_file.stem, consumer.certificate_file.stem
+    name = f"{domain}.order"
+    with hub_http_client(shared_hub, owner) as owner_client:
+        assert owner_client.post("/api/v1/streams", json=spec(name)).status_code == 201
+    assert produce_one(owner, name, key=b"order-1", value=b"paid").delivered
+
+    with hub_http_client(shared_hub, consumer) as consumer_client:
+        # The value schema holds a pii-tagged field: a request without a purpose breaks `pii-requires-purpose`.
+        _error(consumer_client.post(f"/api/v1/streams/{name}/access", json={"purpose": " "}), 422, 42290, "purpose")
+        requested = consumer_client.post(f"/api/v1/streams/{name}/access", json={"purpose": "fraud scoring"})
+        assert requested.status_code == 201, requested.text
+        grant = requested.json()
+        assert grant["state"] == "REQUESTED"
+        _error(consumer_client.post(f"/api/v1/access/{grant['id']}/approve"), 403, 40330, "its owner does")
+        _error(
+            consumer_client.post(f"/api/v1/streams/{name}/access", json={"purpose": "again"}), 409, 40935, "REQUESTED"
+        )
+    with pytest.raises(AssertionError, match="AUTHORIZATION_FAILED"):
+        read_values(consumer, name, f"{consumer_name}.before", count=1, timeout_s=10)
+
+    with hub_http_client(shared_hub, owner) as owner_client:
+        approved = owner_client.post(f"/api/v1/access/{grant['id']}/approve")
+        assert approved.status_code == 200 and approved.json()["state"] == "APPROVED", approved.text
+        _error(owner_client.post(f"/api/v1/access/{grant['id']}/deny"), 409, 40934, "APPROVED")
+    assert read_values(consumer, name, f"{consumer_name}.scoring", count=1) == [b"paid"]
+    detail = admin.get(f"/api/v1/streams/{name}").json()
+    assert [item["identity"] for item in detail["consumers"]] == [consumer_name]
+
+    with hub_http_client(shared_hub, owner) as owner_client:
+        revoked = owner_client.post(f"/api/v1/access/{grant['id']}/revoke")
+        assert revoked.status_code == 200 and revoked.json()["state"] == "REVOKED", revoked.text
+    with pytest.raises(AssertionError, match="AUTHORIZATION_FAILED"):
+        read_values(consumer, name, f"{consumer_name}.after", count=1, timeout_s=10)
+    # The owner still writes its stream: revoking a consumer leaves the owner's rights alone.
+    assert produce_one(owner, name, key=b"order-2", value=b"paid").delivered
+
+    with hub_http_client(shared_hub, issue_identity(domain="elsewhere")) as outsider:
+        _error(outsider.post(f"/api/v1/identities/{owner_name}/revoke"), 403, 40340, "same domain")
+    revoked_owner = admin.post(f"/api/v1/identities/{owner_name}/revoke")
+    assert revoked_owner.status_code == 200 and revoked_owner.json()["revoked_at"] is not None, revoked_owner.text
+    refused = produce_one(owner, name, key=b"order-3", value=b"paid", timeout_s=5)
+    assert not refused.delivered
+    with hub_http_client(shared_hub, owner) as owner_client:
+        _error(owner_client.get("/api/v1/identity"), 401, 40101, "revoked")
+    actions = [entry["action"] for entry in admin.get("/api/v1/audit", params={"target": name}).json()]
+    assert actions[:4] == ["access.revoke", "access.approve", "access.request", "access.request"]
+
+
+def test_a_domain_issues_renews_and_lists_its_identities(
+    shared_hub: RunningHub, admin: httpx.Client, domain: str, issue_identity: IdentityFactory
+) -> None:
+    with hub_http_client(shared_hub, issue_identity(domain=domain)) as member:
+        issued = member.post("/api/v1/identities", json={"name": f"{domain}-worker", "domain": domain})
+        assert issued.status_code == 201, issued.text
+        assert "BEGIN CERTIFICATE" in issued.json()["certificate_pem"]
+        assert "PRIVATE KEY" in issued.json()["private_key_pem"]
+        renewed = member.post(f"/api/v1/identities/{domain}-worker/renew")
+        assert renewed.status_code == 200 and renewed.json()["serial"] != issued.json()["serial"]
+        _error(member.post("/api/v1/identities", json={"name": "x-worker", "domain": "other"}), 403, 40340)
+        listed = member.get("/api/v1/identities", params={"domain": domain}).json()
+        assert f"{domain}-worker" in [item["name"] for item in listed]
+    _error(admin.post("/api/v1/identities/headwater-admin/revoke"), 403, 40340, "platform identity")
+    _error(admin.post("/api/v1/identities/no-such-identity/renew"), 404, 40410)
+    _error(admin.post("/api/v1/identities", json={"name": "Bad_Name", "domain": domain}), 422, 42210, "invalid")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from headwater.registry.api.deps import CurrentIdentity, HubDep
+from headwater.registry.api.routes.identities import IssuedCertificatePayload, certificate_payload
 from headwater.registry.streams.catalog import MAX_LIMIT, StreamDetail, StreamPage, StreamQuery
 from headwater.registry.streams.definition import StreamDefinition
 from headwater.registry.streams.domains import DomainRecord
@@ -26,16 +26,6 @@ class DomainRequest(BaseModel):
     name: str = Field(description="1-63 of a-z, 0-9 and '-'.")
     owning_team: str
     contact: str
-
-
-class IssuedCertificatePayload(BaseModel):
-    """Shown once: the hub keeps no copy of the key."""
-
-    identity: str
-    serial: str
-    not_after: datetime
-    certificate_pem: str
-    private_key_pem: str
 
 
 class RegisteredStreamPayload(BaseModel):
@@ -67,17 +57,7 @@ def register_stream(body: StreamDefinition, hub: HubDep, caller: CurrentIdentity
     (and certificate, when it has none). A failure undoes every step already done."""
     registered = hub.streams.register(caller.requester, body)
     issued = registered.issued_certificate
-    certificate = (
-        IssuedCertificatePayload(
-            identity=issued.identity,
-            serial=issued.serial_hex,
-            not_after=issued.not_after,
-            certificate_pem=issued.certificate_pem.decode(),
-            private_key_pem=issued.private_key_pem.decode(),
-        )
-        if issued is not None
-        else None
-    )
+    certificate = certificate_payload(issued) if issued is not None else None
     return RegisteredStreamPayload(
         name=registered.name,
         state=registered.state,
