@@ -17,9 +17,14 @@ def hub_http_client(hub: RunningHub, connection: MtlsConnection) -> httpx.Client
     return httpx.Client(base_url=hub.base_url, verify=context, timeout=120)
 
 
-def run_cli(hub: RunningHub, broker: RunningBroker, *arguments: str) -> subprocess.CompletedProcess[str]:
-    """`headwater <arguments>` on the broker's state folder (so as its admin), talking to `hub`."""
+def run_cli(
+    hub: RunningHub, broker: RunningBroker, *arguments: str, identity: MtlsConnection | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`headwater <arguments>` on the broker's state folder talking to `hub`, as its admin unless `identity`."""
     environment = {**os.environ, "COLUMNS": "250", "HEADWATER_HUB_URL": hub.base_url}
+    if identity is not None:
+        environment["HEADWATER_IDENTITY_CERT_FILE"] = str(identity.certificate_file)
+        environment["HEADWATER_IDENTITY_KEY_FILE"] = str(identity.key_file)
     return subprocess.run(
         [HEADWATER, "--state-dir", str(broker.settings.state_dir), *arguments],
         capture_output=True,

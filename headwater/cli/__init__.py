@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from headwater.cli import audit, ca, catalog, demo, hub, local, policy, registry
+from headwater.cli import access, audit, ca, catalog, demo, hub, local, policy, registry
 from headwater.config import LocalSettings
 from headwater.local.errors import LocalStackError
 from headwater.policies import PolicyError
@@ -25,6 +25,8 @@ app.add_typer(registry.app, name="registry")
 app.add_typer(policy.app, name="policy")
 app.add_typer(catalog.domains_app, name="domains")
 app.add_typer(catalog.streams_app, name="streams")
+app.add_typer(access.access_app, name="access")
+app.add_typer(access.identities_app, name="identities")
 app.command(name="audit")(audit.show)
 app.command(name="demo")(demo.run)
 

@@ -11,9 +11,9 @@ from rich.table import Table
 
 from headwater.cli.context import settings_of
 from headwater.cli.hub_client import hub_client
+from headwater.cli.issued_files import write_issued_certificate
 from headwater.cli.progress import steps
 from headwater.cli.spec_file import load_stream_definition
-from headwater.registry.ca.pem_files import PRIVATE_FILE_MODE, PUBLIC_FILE_MODE, write_pem_file
 
 domains_app = typer.Typer(help="Business domains: the first part of stream names.", no_args_is_help=True)
 streams_app = typer.Typer(help="Register, find and inspect domain streams.", no_args_is_help=True)
@@ -64,12 +64,7 @@ def register(
         )
     issued = registered["owner_certificate"]
     if issued is not None:
-        certificate = write_pem_file(
-            certificate_dir / f"{issued['identity']}.crt", issued["certificate_pem"].encode(), PUBLIC_FILE_MODE
-        )
-        key = write_pem_file(
-            certificate_dir / f"{issued['identity']}.key", issued["private_key_pem"].encode(), PRIVATE_FILE_MODE
-        )
+        certificate, key = write_issued_certificate(issued, certificate_dir)
         console.print(
             f"Issued owner identity {issued['identity']} (valid until {issued['not_after'][:19]}):\n"
             f"  {certificate}\n  {key}  (the hub keeps no copy of the key)",

@@ -389,3 +389,39 @@ def test_a_domain_issues_renews_and_lists_its_identities(
     _error(admin.post("/api/v1/identities/headwater-admin/revoke"), 403, 40340, "platform identity")
     _error(admin.post("/api/v1/identities/no-such-identity/renew"), 404, 40410)
     _error(admin.post("/api/v1/identities", json={"name": "Bad_Name", "domain": domain}), 422, 42210, "invalid")
+
+
+def test_access_and_identities_from_the_cli(
+    shared_hub: RunningHub, shared_broker: RunningBroker, admin: httpx.Client, domain: str, tmp_path: Path
+) -> None:
+    name = f"{domain}.order"
+    assert admin.post("/api/v1/streams", json=spec(name, owner=f"{domain}-svc")).status_code == 201
+    issued = run_cli(
+        shared_hub, shared_broker, "identities", "issue", f"{domain}-reader", "--domain", domain, "--out", str(tmp_path)
+    )
+    assert issued.returncode == 0, issued.stderr
+    reader = MtlsConnection(
+        shared_broker.bootstrap_servers,
+        shared_broker.settings.ca_file,
+        tmp_path / f"{domain}-reader.crt",
+        tmp_path / f"{domain}-reader.key",
+    )
+
+    requested = run_cli(shared_hub, shared_broker, "access", "request", name, "--purpose", "reporting", identity=reader)
+    assert requested.returncode == 0, requested.stderr
+    grant_id = requested.stdout.split("Access grant ", 1)[1].split(":", 1)[0]
+    listed = run_cli(shared_hub, shared_broker, "access", "list", "--stream", name)
+    assert f"{domain}-reader" in listed.stdout and "REQUESTED" in listed.stdout
+    refused = run_cli(shared_hub, shared_broker, "access", "approve", grant_id, identity=reader)
+    assert refused.returncode == 1 and "its owner does" in refused.stderr
+    approved = run_cli(shared_hub, shared_broker, "access", "approve", grant_id)
+    assert approved.returncode == 0 and "is APPROVED" in approved.stdout, approved.stderr
+    revoked = run_cli(shared_hub, shared_broker, "access", "revoke", grant_id, identity=reader)
+    assert revoked.returncode == 0 and "is REVOKED" in revoked.stdout, revoked.stderr
+
+    gone = run_cli(shared_hub, shared_broker, "identities", "revoke", f"{domain}-reader")
+    assert gone.returncode == 0 and f"Revoked identity {domain}-reader" in gone.stdout, gone.stderr
+    listing = run_cli(shared_hub, shared_broker, "identities", "list", "--domain", domain).stdout
+    assert f"{domain}-reader" in listing
+    records = {item["name"]: item for item in admin.get("/api/v1/identities", params={"domain": domain}).json()}
+    assert records[f"{domain}-reader"]["revoked_at"] is not None
