@@ -51,18 +51,23 @@ def producer_bindings(identity: str, topic: str) -> list[AclBinding]:
     ]
 
 
-def consumer_bindings(identity: str, topic: str) -> list[AclBinding]:
+def consumer_topic_bindings(identity: str, topic: str) -> list[AclBinding]:
+    """READ and DESCRIBE on one topic."""
     return [
-        _allow(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, identity, AclOperation.READ),
-        _allow(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, identity, AclOperation.DESCRIBE),
-        _allow(
-            ResourceType.GROUP,
-            consumer_group_prefix(identity),
-            ResourcePatternType.PREFIXED,
-            identity,
-            AclOperation.READ,
-        ),
+        _allow(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, identity, operation)
+        for operation in (AclOperation.READ, AclOperation.DESCRIBE)
     ]
+
+
+def consumer_group_binding(identity: str) -> AclBinding:
+    """READ on the identity's consumer groups (`<identity>.*`), shared by every stream it reads."""
+    return _allow(
+        ResourceType.GROUP, consumer_group_prefix(identity), ResourcePatternType.PREFIXED, identity, AclOperation.READ
+    )
+
+
+def consumer_bindings(identity: str, topic: str) -> list[AclBinding]:
+    return [*consumer_topic_bindings(identity, topic), consumer_group_binding(identity)]
 
 
 def create_acls(admin: AdminClient, bindings: Iterable[AclBinding]) -> None:

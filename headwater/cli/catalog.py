@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -118,6 +119,35 @@ def list_streams(
     console.print(table)
     if page["next_cursor"]:
         console.print(f"More: --cursor {page['next_cursor']}", highlight=False)
+
+
+@streams_app.command("deprecate")
+def deprecate(
+    context: typer.Context,
+    name: Annotated[str, typer.Argument(help="<domain>.<entity>", show_default=False)],
+    message: Annotated[str, typer.Option(help="What consumers should use instead.", show_default=False)],
+    days: Annotated[float, typer.Option(help="Days until the sunset, when the stream may be deleted.")] = 30.0,
+) -> None:
+    """Announce a stream's end (owner or admin): consumers see the message and the sunset date."""
+    sunset = datetime.now(UTC) + timedelta(days=days)
+    with hub_client(settings_of(context)) as hub:
+        detail = hub.post(f"/streams/{name}/deprecate", {"sunset_at": sunset.isoformat(), "message": message})
+    console.print(
+        f"{name} is {detail['summary']['state']} until {detail['summary']['sunset_at'][:19]}.", highlight=False
+    )
+
+
+@streams_app.command("delete")
+def delete(
+    context: typer.Context,
+    name: Annotated[str, typer.Argument(help="<domain>.<entity>", show_default=False)],
+    delete_topic: Annotated[bool, typer.Option(help="Also delete the topic and every record in it.")] = False,
+) -> None:
+    """After the sunset: remove every ACL, soft-delete the subjects, and the topic only with --delete-topic."""
+    with hub_client(settings_of(context)) as hub:
+        result = hub.delete(f"/streams/{name}?delete_topic={'true' if delete_topic else 'false'}")
+    kept = "deleted" if result["topic_deleted"] else "kept"
+    console.print(f"{name} is {result['state']}; its topic was {kept}.", highlight=False)
 
 
 @streams_app.command("show")

@@ -31,6 +31,7 @@ from headwater.registry.streams.access import StreamAccess
 from headwater.registry.streams.catalog import StreamCatalog
 from headwater.registry.streams.domains import DomainBook
 from headwater.registry.streams.kafka_access import KafkaAccess
+from headwater.registry.streams.lifecycle import StreamLifecycle
 from headwater.registry.streams.reconciler import PeriodicReconciler
 from headwater.registry.streams.registration import StreamRegistration
 
@@ -83,6 +84,7 @@ def create_app(
     # FastAPI serves its docs and OpenAPI document outside the routers, where no certificate check
     # runs; a revoked certificate could still read them, so they are off.
     app = FastAPI(title="headwater hub", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    catalog = StreamCatalog(sessions, kafka.admin, kafka.log_dirs)
     app.state.hub = HubContext(
         settings=settings,
         sessions=sessions,
@@ -93,7 +95,8 @@ def create_app(
         audit=AuditLog(sessions),
         domains=DomainBook(sessions),
         streams=registration,
-        catalog=StreamCatalog(sessions, kafka.admin, kafka.log_dirs),
+        catalog=catalog,
+        lifecycle=StreamLifecycle(sessions, schema_registry, catalog, kafka.admin),
         access=StreamAccess(sessions, schema_registry, gate, kafka.admin),
         identities=IdentityService(
             sessions, ledger, kafka.admin, protected=(admin_identity, *kafka.platform_identities)

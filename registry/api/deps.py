@@ -27,6 +27,7 @@ from headwater.registry.services.schema_registry import SchemaRegistry
 from headwater.registry.streams.access import StreamAccess
 from headwater.registry.streams.catalog import StreamCatalog
 from headwater.registry.streams.domains import DomainBook
+from headwater.registry.streams.lifecycle import StreamLifecycle
 from headwater.registry.streams.registration import StreamRegistration
 
 Readiness = Callable[[], dict[str, bool]]
@@ -47,6 +48,7 @@ class HubContext:
     domains: DomainBook
     streams: StreamRegistration
     catalog: StreamCatalog
+    lifecycle: StreamLifecycle
     access: StreamAccess
     identities: IdentityService
     admin_identity: str

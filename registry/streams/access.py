@@ -20,7 +20,14 @@ from headwater.registry.governance.contexts import stream_policy_view
 from headwater.registry.governance.errors import PolicyViolationError
 from headwater.registry.governance.gate import PolicyGate
 from headwater.registry.governance.schema_tree import schema_tree
-from headwater.registry.kafka_acls import consumer_bindings, create_acls, delete_bindings, producer_bindings
+from headwater.registry.kafka_acls import (
+    consumer_bindings,
+    consumer_group_binding,
+    consumer_topic_bindings,
+    create_acls,
+    delete_bindings,
+    producer_bindings,
+)
 from headwater.registry.models import AccessGrant, Stream
 from headwater.registry.services.audit import DONE, REFUSED, AuditLog, record_audit
 from headwater.registry.services.schema_registry import SchemaRegistry
@@ -133,7 +140,7 @@ class StreamAccess:
         try:
             return self._decide(requester, grant_id, GrantState.APPROVED, "access.approve")
         except Exception:
-            delete_bindings(self._kafka_admin(), self._removable(grant.consumer, grant.stream, owner, bindings))
+            delete_bindings(self._kafka_admin(), self._removable(grant.consumer, grant.stream, owner))
             raise
 
     def deny(self, requester: Requester, grant_id: int) -> GrantRecord:
@@ -151,10 +158,7 @@ class StreamAccess:
             raise StreamWriteForbiddenError(requester.identity, f"revoke access grant {grant_id}")
         if grant.state != GrantState.APPROVED.value:
             raise AccessGrantStateError(grant_id, grant.state, "revoked", GrantState.APPROVED.value)
-        delete_bindings(
-            self._kafka_admin(),
-            self._removable(grant.consumer, grant.stream, owner, consumer_bindings(grant.consumer, grant.stream)),
-        )
+        delete_bindings(self._kafka_admin(), self._removable(grant.consumer, grant.stream, owner))
         return self._decide(requester, grant_id, GrantState.REVOKED, "access.revoke")
 
     def list(self, stream: str | None, consumer: str | None, state: str | None) -> list[GrantRecord]:
@@ -210,15 +214,13 @@ class StreamAccess:
             record_audit(session, requester.identity, action, row.stream, DONE, {}, before=before, after=_view(row))
             return _record(row)
 
-    def _removable(self, consumer: str, stream: str, owner: str | None, bindings: list[AclBinding]) -> list[AclBinding]:
-        """The consumer's bindings that no other right needs: the group prefix serves every stream the
-        consumer reads, and DESCRIBE on the topic is also the owner's right when it reads its own stream."""
-        still_granted = self.list(None, consumer, GrantState.APPROVED.value)
-        others = [grant for grant in still_granted if grant.stream != stream]
+    def _removable(self, consumer: str, stream: str, owner: str | None) -> list[AclBinding]:
+        """The consumer's bindings on `stream` that no other right needs: the group prefix serves every
+        stream the consumer reads, and DESCRIBE on the topic is also the owner's when it reads its own."""
+        others = [grant for grant in self.list(None, consumer, GrantState.APPROVED.value) if grant.stream != stream]
         keep = set(producer_bindings(consumer, stream)) if consumer == owner else set()
-        return [
-            binding for binding in bindings if binding not in keep and not (binding.restype.name == "GROUP" and others)
-        ]
+        removable = [binding for binding in consumer_topic_bindings(consumer, stream) if binding not in keep]
+        return removable if others else [*removable, consumer_group_binding(consumer)]
 
 
 def _view(row: AccessGrant) -> dict[str, str | None]:

@@ -17,6 +17,7 @@ RegistryError
 ├── AccessGrantStateError           409 40934  e.g. approving a denied grant
 ├── AccessAlreadyOpenError          409 40935  a second request while one is open
 ├── StreamNotActiveError            409 40936  e.g. access to a deleted stream, deleting before the sunset
+├── SunsetError                     422 42235  (lifecycle.py) a sunset in the past, without timezone, no message
 └── RegistrationStepFailedError     502 50230  a step failed; what ran before was undone
 """
 

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -316,6 +317,24 @@ def test_domains_and_streams_from_the_cli(shared_hub: RunningHub, shared_broker:
     missing = run_cli(shared_hub, shared_broker, "streams", "show", f"{domain}.nothing")
     assert missing.returncode == 1 and "does not exist" in missing.stderr
 
+    # A sunset 1.7 s away, so the deletion can follow within the test.
+    deprecated = run_cli(
+        shared_hub,
+        shared_broker,
+        "streams",
+        "deprecate",
+        f"{domain}.order",
+        "--message",
+        "Use v2.",
+        "--days",
+        "0.00002",
+    )
+    assert deprecated.returncode == 0 and "is DEPRECATED until" in deprecated.stdout, deprecated.stderr
+    time.sleep(2.0)
+    deleted = run_cli(shared_hub, shared_broker, "streams", "delete", f"{domain}.order", "--delete-topic")
+    assert deleted.returncode == 0, deleted.stderr
+    assert f"{domain}.order is DELETED; its topic was deleted." in deleted.stdout
+
 
 def test_access_is_requested_approved_consumed_revoked_and_refused_and_a_revoked_owner_cannot_produce(
     shared_hub: RunningHub,
@@ -425,3 +444,70 @@ def test_access_and_identities_from_the_cli(
     assert f"{domain}-reader" in listing
     records = {item["name"]: item for item in admin.get("/api/v1/identities", params={"domain": domain}).json()}
     assert records[f"{domain}-reader"]["revoked_at"] is not None
+
+
+def test_a_stream_is_deprecated_then_deleted_after_its_sunset_leaving_no_acl(
+    shared_hub: RunningHub,
+    shared_broker: RunningBroker,
+    admin: httpx.Client,
+    domain: str,
+    issue_identity: IdentityFactory,
+) -> None:
+    owner, consumer = issue_identity(domain=domain), issue_identity(domain="analytics")
+    name = f"{domain}.order"
+    with hub_http_client(shared_hub, owner) as owner_client:
+        assert owner_client.post("/api/v1/streams", json=spec(name)).status_code == 201
+    with hub_http_client(shared_hub, consumer) as consumer_client:
+        grant = consumer_client.post(f"/api/v1/streams/{name}/access", json={"purpose": "reporting"}).json()
+    assert admin.post(f"/api/v1/access/{grant['id']}/approve").status_code == 200
+
+    with hub_http_client(shared_hub, owner) as owner_client:
+        _error(owner_client.delete(f"/api/v1/streams/{name}"), 409, 40936, "deprecate it with a sunset date first")
+        past = {"sunset_at": "2020-01-01T00:00:00+00:00", "message": "Use orders-v2."}
+        _error(owner_client.post(f"/api/v1/streams/{name}/deprecate", json=past), 422, 42235, "in the past")
+        sunset = datetime.now(UTC) + timedelta(seconds=3)
+        deprecation = {"sunset_at": sunset.isoformat(), "message": f"Use {domain}.order-v2 instead."}
+        deprecated = owner_client.post(f"/api/v1/streams/{name}/deprecate", json=deprecation)
+        assert deprecated.status_code == 200, deprecated.text
+        _error(owner_client.delete(f"/api/v1/streams/{name}"), 409, 40936, "before its sunset")
+    with hub_http_client(shared_hub, consumer) as consumer_client:
+        summary = consumer_client.get(f"/api/v1/streams/{name}").json()["summary"]
+        assert summary["state"] == "DEPRECATED" and summary["deprecation_message"] == f"Use {domain}.order-v2 instead."
+        _error(consumer_client.delete(f"/api/v1/streams/{name}"), 403, 40330, "its owner may")
+
+    time.sleep(max(0.0, (sunset - datetime.now(UTC)).total_seconds()) + 0.2)
+    with hub_http_client(shared_hub, owner) as owner_client:
+        deleted = owner_client.delete(f"/api/v1/streams/{name}")
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json() == {"name": name, "state": "DELETED", "topic_deleted": False}
+
+    bindings = current_bindings(shared_broker.admin())
+    assert not [binding for binding in bindings if binding.name == name]
+    assert topic_exists(shared_broker.admin(), name)  # kept: deleting records needs delete_topic=true
+    assert admin.get("/subjects", params={"subjectPrefix": name}).json() == []
+    assert admin.get("/subjects", params={"subjectPrefix": name, "deleted": "true"}).json() == [
+        f"{name}-key",
+        f"{name}-value",
+    ]
+    assert admin.get("/api/v1/access", params={"stream": name}).json()[0]["state"] == "REVOKED"
+    assert admin.get("/api/v1/streams", params={"domain": domain}).json()["items"] == []
+    assert (
+        admin.get("/api/v1/streams", params={"domain": domain, "state": "DELETED"}).json()["items"][0]["name"] == name
+    )
+    _error(admin.post("/api/v1/streams", json=spec(name, owner=owner.certificate_file.stem)), 409, 40930, "DELETED")
+
+
+def test_deleting_with_delete_topic_removes_the_topic_too(
+    shared_broker: RunningBroker, admin: httpx.Client, domain: str
+) -> None:
+    name = f"{domain}.order"
+    assert admin.post("/api/v1/streams", json=spec(name, owner=f"{domain}-svc")).status_code == 201
+    sunset = datetime.now(UTC) + timedelta(seconds=1)
+    deprecation = {"sunset_at": sunset.isoformat(), "message": "Gone."}
+    assert admin.post(f"/api/v1/streams/{name}/deprecate", json=deprecation).status_code == 200
+    time.sleep(max(0.0, (sunset - datetime.now(UTC)).total_seconds()) + 0.2)
+
+    deleted = admin.delete(f"/api/v1/streams/{name}", params={"delete_topic": "true"})
+
+    assert deleted.status_code == 200 and deleted.json()["topic_deleted"] is True, deleted.text
+    assert not topic_exists(shared_broker.admin(), name)

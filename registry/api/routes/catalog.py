@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -102,3 +103,33 @@ def stream_diff(
 ) -> list[FieldChange]:
     """Fields added, removed or changed between two versions of the stream's key or value schema."""
     return hub.catalog.diff(name, role, from_version, to_version)
+
+
+class DeprecationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sunset_at: datetime = Field(description="When the stream may be deleted: ISO 8601 with a timezone, in the future.")
+    message: str = Field(description="What consumers should use instead; shown in the catalog.")
+
+
+class DeletedStreamPayload(BaseModel):
+    name: str
+    state: str
+    topic_deleted: bool
+
+
+@router.post("/streams/{name}/deprecate")
+def deprecate_stream(name: StreamName, body: DeprecationRequest, hub: HubDep, caller: CurrentIdentity) -> StreamDetail:
+    """The owner (or admin) announces the end: consumers see the message and the sunset date."""
+    return hub.lifecycle.deprecate(caller.requester, name, body.sunset_at, body.message)
+
+
+@router.delete("/streams/{name}")
+def delete_stream(
+    name: StreamName,
+    hub: HubDep,
+    caller: CurrentIdentity,
+    delete_topic: Annotated[bool, Query(description="Also delete the topic and its records.")] = False,
+) -> DeletedStreamPayload:
+    """After the sunset: every ACL removed, subjects soft-deleted, the topic kept unless `delete_topic`."""
+    return DeletedStreamPayload.model_validate(hub.lifecycle.delete(caller.requester, name, delete_topic))
