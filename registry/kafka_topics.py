@@ -13,6 +13,16 @@ class TopicChangeError(RegistryError):
     error_code = 50211
 
 
+class TopicConfigRejectedError(RegistryError):
+    """The broker refused the topic's settings: the caller's to fix, not a failure of the hub."""
+
+    status_code = 422
+    error_code = 42236
+
+
+_REJECTED_SETTINGS = (KafkaError.INVALID_CONFIG, KafkaError.INVALID_PARTITIONS, KafkaError.POLICY_VIOLATION)
+
+
 def create_stream_topic(admin: AdminClient, name: str, partitions: int, config: dict[str, str] | None = None) -> bool:
     """Create the compacted topic; False when it exists already."""
     topic = NewTopic(
@@ -25,6 +35,10 @@ def create_stream_topic(admin: AdminClient, name: str, partitions: int, config: 
             error: KafkaError = exc.args[0]
             if error.code() == KafkaError.TOPIC_ALREADY_EXISTS:
                 return False
+            if error.code() in _REJECTED_SETTINGS:
+                raise TopicConfigRejectedError(
+                    f"The broker refused the settings of topic {name}: {error.str()}. Fix topic_config or partitions."
+                ) from exc
             raise TopicChangeError(f"The broker refused to create topic {name}: {error.str()}") from exc
     return True
 

@@ -3,13 +3,16 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session, sessionmaker
 
 from headwater.registry.api.deps import HubContext, Readiness, current_identity
 from headwater.registry.api.encoded_slashes import EncodedSlashMiddleware
 from headwater.registry.api.errors import install_error_handlers
+from headwater.registry.api.nul_characters import RefuseNulMiddleware
 from headwater.registry.api.routes import (
     access,
     audit,
@@ -37,8 +40,25 @@ from headwater.registry.streams.registration import StreamRegistration
 
 API_PREFIX = "/api/v1"
 
+
+class ErrorPayload(BaseModel):
+    """Every error answer: a stable code and a message saying what is wrong and how to fix it; some add
+    details (e.g. `violations` for a policy refusal)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error_code: int
+    message: str
+
+
+# Documented on every route, replacing FastAPI's default 422 body: every error is this shape.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorPayload, "description": "Refused: the message says why and what to do."},
+    "5XX": {"model": ErrorPayload, "description": "The hub or the broker failed; nothing was left half-done."},
+}
+
 # On the router rather than on each route, so a route added later cannot forget authentication.
-api_router = APIRouter(dependencies=[Depends(current_identity)])
+api_router = APIRouter(dependencies=[Depends(current_identity)], responses=ERROR_RESPONSES)
 api_router.include_router(health.router)
 api_router.include_router(identity.router)
 api_router.include_router(policies.router)
@@ -46,8 +66,17 @@ api_router.include_router(audit.router)
 api_router.include_router(catalog.router)
 api_router.include_router(access.router)
 api_router.include_router(identities.router)
+
+
+@api_router.get("/openapi.json", include_in_schema=False)
+def openapi_document(request: Request) -> dict[str, Any]:
+    """The OpenAPI document, behind the client-certificate check like every other route."""
+    document: dict[str, Any] = request.app.openapi()
+    return document
+
+
 # Confluent clients call the registry at the root paths, not under /api/v1.
-confluent_router = APIRouter(dependencies=[Depends(current_identity)])
+confluent_router = APIRouter(dependencies=[Depends(current_identity)], responses=ERROR_RESPONSES)
 confluent_router.include_router(schema_registry.router)
 
 
@@ -82,7 +111,8 @@ def create_app(
         reconciler.stop()
 
     # FastAPI serves its docs and OpenAPI document outside the routers, where no certificate check
-    # runs; a revoked certificate could still read them, so they are off.
+    # runs; a revoked certificate could still read them, so they are off (`/api/v1/openapi.json`
+    # serves the document behind the check).
     app = FastAPI(title="headwater hub", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     catalog = StreamCatalog(sessions, kafka.admin, kafka.log_dirs)
     app.state.hub = HubContext(
@@ -106,6 +136,7 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(EncodedSlashMiddleware)
+    app.add_middleware(RefuseNulMiddleware)
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(confluent_router)
     return app

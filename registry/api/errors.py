@@ -9,6 +9,7 @@ RegistryError                                  (registry/errors.py)
     └── ClientCertificateAnonymousError        no identity (CN) or domain (OU) in the subject
 """
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from http import HTTPStatus
@@ -22,6 +23,8 @@ from starlette.exceptions import HTTPException
 from headwater.registry.errors import RegistryError
 
 VALIDATION_ERROR_CODE = 42200
+UNEXPECTED_ERROR_CODE = 50000
+logger = logging.getLogger(__name__)
 _SUMMARISED_VALIDATION_ERRORS = 3
 
 
@@ -65,6 +68,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.exception_handler(RequestValidationError)(_render_validation_error)
     # Starlette raises HTTPException for unknown routes (404) and wrong methods (405).
     app.exception_handler(HTTPException)(_render_http_error)
+    # Anything else is a bug: still a JSON body, so clients parse it like every other error.
+    app.exception_handler(Exception)(_render_unexpected_error)
 
 
 def _error_response(
@@ -92,6 +97,16 @@ def _render_validation_error(_request: Request, exc: RequestValidationError) -> 
     if more > 0:
         summary += f" (and {more} more)"
     return _error_response(HTTPStatus.UNPROCESSABLE_ENTITY, VALIDATION_ERROR_CODE, f"Invalid request: {summary}.")
+
+
+def _render_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.error(
+        "unexpected error",
+        exc_info=(type(exc), exc, exc.__traceback__),
+        extra={"method": request.method, "path": request.url.path},
+    )
+    message = "The hub failed on an unexpected error and logged it; retry, and report it if it persists."
+    return _error_response(HTTPStatus.INTERNAL_SERVER_ERROR, UNEXPECTED_ERROR_CODE, message)
 
 
 def _render_http_error(_request: Request, exc: HTTPException) -> JSONResponse:

@@ -24,6 +24,7 @@ from headwater.registry.governance.contexts import (
 )
 from headwater.registry.governance.errors import PolicyViolationError
 from headwater.registry.governance.gate import PolicyGate
+from headwater.registry.governance.schema_tree import schema_tree
 from headwater.registry.models import Identity, RegistrySetting, SchemaText, Stream, SubjectGrant, SubjectVersion
 from headwater.registry.schema_registry_errors import (
     IncompatibleSchemaVersionError,
@@ -47,6 +48,7 @@ from headwater.registry.schemas.compatibility import CompatibilityLevel, check_c
 from headwater.registry.services.audit import DONE, REFUSED, AuditLog, record_audit
 from headwater.registry.services.subjects import Latest, parse_version, validate_subject
 from headwater.registry.streams.errors import KeySchemaFrozenError, StreamSubjectDeleteError
+from headwater.registry.streams.fields import replace_stream_fields
 from headwater.registry.streams.state import StreamState
 
 AVRO = "AVRO"
@@ -197,6 +199,10 @@ class SchemaRegistry:
         session.add(row)
         session.flush()
         registered = _registered(row)
+        if stream is not None:
+            # The catalog searches and shows the latest schemas' fields.
+            role = "key" if subject == stream.key_subject else "value"
+            replace_stream_fields(session, stream, role, schema_tree(subject, schema))
         after = {"version": registered.version, "schema_id": registered.schema_id}
         record_audit(session, requester.identity, "schema.register", subject, DONE, details, after=after)
         return registered

@@ -30,7 +30,7 @@ from headwater.registry.governance.gate import PolicyGate
 from headwater.registry.governance.schema_tree import schema_tree
 from headwater.registry.kafka_acls import create_acls, delete_bindings, producer_bindings
 from headwater.registry.kafka_topics import create_stream_topic, delete_topic, topic_exists
-from headwater.registry.models import Domain, Identity, Stream, StreamField, StreamTag, SubjectVersion
+from headwater.registry.models import Domain, Identity, Stream, StreamTag, SubjectVersion
 from headwater.registry.schema_registry_errors import InvalidCompatibilityLevelError
 from headwater.registry.schemas import AvroSchema
 from headwater.registry.schemas.compatibility import CompatibilityLevel
@@ -46,6 +46,7 @@ from headwater.registry.streams.errors import (
     StreamTopicExistsError,
     StreamWriteForbiddenError,
 )
+from headwater.registry.streams.fields import refuse_nul_text
 from headwater.registry.streams.names import split_stream_name
 from headwater.registry.streams.state import StreamState
 
@@ -159,6 +160,8 @@ class StreamRegistration:
             raise InvalidCompatibilityLevelError(f"compatibility {definition.compatibility!r}: {exc}") from exc
         key = parse_submission(SchemaSubmission(definition.key_schema))
         value = parse_submission(SchemaSubmission(definition.value_schema))
+        refuse_nul_text(schema_tree(definition.key_subject, key))
+        refuse_nul_text(schema_tree(definition.value_subject, value))
         return _Plan(definition, domain, entity, definition.owner or requester.identity, key, value)
 
     def _reserve(self, requester: Requester, plan: _Plan) -> None:
@@ -281,22 +284,6 @@ class StreamRegistration:
         with self._sessions.begin() as session:
             row = session.get(Stream, definition.name)
             assert row is not None, "the reservation row disappeared during registration"
-            for role, subject, schema in (
-                ("key", definition.key_subject, plan.key),
-                ("value", definition.value_subject, plan.value),
-            ):
-                for field in schema_tree(subject, schema).fields:
-                    session.add(
-                        StreamField(
-                            stream=row.name,
-                            role=role,
-                            path=field.path,
-                            name=field.name,
-                            type=field.type,
-                            doc=field.doc,
-                            tags=list(field.tags),
-                        )
-                    )
             for tag in dict.fromkeys(definition.tags):
                 session.add(StreamTag(stream=row.name, tag=tag))
             row.state, row.lease_expires_at, row.updated_at = StreamState.REGISTERED.value, None, now

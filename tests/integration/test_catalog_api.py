@@ -120,6 +120,9 @@ def test_stream_subjects_belong_to_the_owner_and_the_key_schema_is_frozen(
         }
         evolved = client.post(f"/subjects/{name}-value/versions", json={"schema": json.dumps(value_v2)})
         assert evolved.status_code == 200, evolved.text
+        # The catalog follows the latest version: its new field is searchable.
+        found = client.get("/api/v1/streams", params={"q": "note", "domain": domain}).json()["items"]
+        assert [item["name"] for item in found] == [name]
         new_key = {
             **KEY,
             "fields": [*KEY["fields"], {"name": "region", "type": "string", "default": "eu", "doc": "R."}],
@@ -149,6 +152,8 @@ def test_stream_subjects_belong_to_the_owner_and_the_key_schema_is_frozen(
         ({"colour": "blue"}, 422, 42200, "colour"),
         ({"compatibility": "SIDEWAYS"}, 422, 42203, "SIDEWAYS"),
         ({"topic_config": {"cleanup.policy": "delete"}}, 422, 42290, "source-stream-compacted-forever"),
+        ({"topic_config": {"min.cleanable.dirty.ratio": "7"}}, 422, 42236, "min.cleanable.dirty.ratio"),
+        ({"topic_config": {"no.such.setting": "1"}}, 422, 42236, "no.such.setting"),
     ],
 )
 def test_bad_registrations_are_refused_with_a_stable_code_and_leave_nothing(
@@ -511,3 +516,19 @@ def test_deleting_with_delete_topic_removes_the_topic_too(
 
     assert deleted.status_code == 200 and deleted.json()["topic_deleted"] is True, deleted.text
     assert not topic_exists(shared_broker.admin(), name)
+
+
+def test_nul_characters_are_refused_with_a_clear_error_on_both_databases(admin: httpx.Client) -> None:
+    # PostgreSQL text cannot hold U+0000; the hub refuses it at the edge for every database alike.
+    _error(admin.get("/api/v1/streams", params={"q": "a\x00b"}), 422, 42200, "NUL characters")
+    _error(
+        admin.post("/api/v1/domains", json={"name": "x", "owning_team": "a\x00", "contact": "c"}), 422, 42200, "body"
+    )
+    _error(admin.get("/api/v1/streams/a%00b"), 422, 42200, "path")
+    # Inside schema text a NUL is an escape (`\u0000`), stored as such: bytes defaults need it.
+    schema = {"type": "record", "name": "R", "fields": [{"name": "b", "type": "bytes", "default": "\u00ff\x00"}]}
+    assert admin.post("/subjects/nul-test-value/versions", json={"schema": json.dumps(schema)}).status_code == 200
+    # An escaped backslash followed by u0000 is an ordinary string.
+    plain = json.dumps({"type": "record", "name": "R", "doc": "a\\u0000b", "fields": []})
+    check = {"schema_version": {"subject": "x-value", "schema": plain}}
+    assert admin.post("/api/v1/policies/check", json=check).status_code == 200

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from headwater.registry.api.deps import CurrentIdentity, HubDep
+from headwater.registry.api.identifiers import RowId
 from headwater.registry.streams.access import GrantRecord
 
 router = APIRouter(tags=["access"])
@@ -17,9 +16,6 @@ class AccessRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     purpose: str = Field(description="Why the calling identity needs to read the stream (required for PII).")
-
-
-GrantId = Annotated[int, Path(ge=1)]
 
 
 @router.post("/streams/{name}/access", status_code=201)
@@ -40,17 +36,17 @@ def list_access(
 
 
 @router.post("/access/{grant_id}/approve")
-def approve_access(grant_id: GrantId, hub: HubDep, caller: CurrentIdentity) -> GrantRecord:
+def approve_access(grant_id: RowId, hub: HubDep, caller: CurrentIdentity) -> GrantRecord:
     """The stream owner (or admin) approves: the consumer may read the topic and use `<identity>.*` groups."""
     return hub.access.approve(caller.requester, grant_id)
 
 
 @router.post("/access/{grant_id}/deny")
-def deny_access(grant_id: GrantId, hub: HubDep, caller: CurrentIdentity) -> GrantRecord:
+def deny_access(grant_id: RowId, hub: HubDep, caller: CurrentIdentity) -> GrantRecord:
     return hub.access.deny(caller.requester, grant_id)
 
 
 @router.post("/access/{grant_id}/revoke")
-def revoke_access(grant_id: GrantId, hub: HubDep, caller: CurrentIdentity) -> GrantRecord:
+def revoke_access(grant_id: RowId, hub: HubDep, caller: CurrentIdentity) -> GrantRecord:
     """The owner, the admin or the consumer ends an approved grant; the broker refuses the consumer's next fetch."""
     return hub.access.revoke(caller.requester, grant_id)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from headwater.registry.api.deps import CurrentIdentity, HubDep
+from headwater.registry.api.identifiers import RowIdQuery
 from headwater.registry.services.audit import MAX_PAGE, AuditRecord
 
 router = APIRouter(tags=["audit"])
@@ -19,7 +20,7 @@ def audit_entries(
     target: str | None = None,
     action: str | None = None,
     actor: str | None = None,
-    before_id: Annotated[int | None, Query(description="Next page: the smallest id of the previous page.")] = None,
+    before_id: RowIdQuery = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> list[AuditRecord]:
     return hub.audit.entries(target=target, action=action, actor=actor, before_id=before_id, limit=limit)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from headwater.policies import Decision, Violation
 from headwater.registry.api.deps import Caller, CurrentIdentity, HubDep
+from headwater.registry.api.identifiers import RowId
 from headwater.registry.governance.dry_run import CheckedChange, PolicyDryRun
 from headwater.registry.governance.errors import PolicyAdminRequiredError
 from headwater.registry.governance.waivers import StoredWaiver
@@ -171,6 +172,6 @@ def grant_waiver(body: WaiverRequest, hub: HubDep, caller: CurrentIdentity) -> S
 
 
 @router.delete("/waivers/{waiver_id}")
-def revoke_waiver(waiver_id: int, hub: HubDep, caller: CurrentIdentity) -> StoredWaiver:
+def revoke_waiver(waiver_id: RowId, hub: HubDep, caller: CurrentIdentity) -> StoredWaiver:
     _require_admin(caller)
     return hub.waivers.revoke(waiver_id, caller.identity)

@@ -9,6 +9,7 @@ from fastapi.responses import PlainTextResponse
 
 from headwater.registry.api.deps import Caller, CurrentIdentity, HubDep
 from headwater.registry.api.encoded_slashes import restore_slashes
+from headwater.registry.api.identifiers import SchemaId
 from headwater.registry.api.payloads import (
     CompatibilityCheckResponse,
     CompatibilityLevelResponse,
@@ -99,26 +100,26 @@ def contexts() -> list[str]:
 
 
 @router.get("/schemas/ids/{schema_id}", response_model_by_alias=True)
-def schema_by_id(schema_id: int, registry: Registry, _caller: CurrentIdentity) -> SchemaByIdResponse:
+def schema_by_id(schema_id: SchemaId, registry: Registry, _caller: CurrentIdentity) -> SchemaByIdResponse:
     row = registry.schema_by_id(schema_id)
     return SchemaByIdResponse(schemaType=row.schema_type, schema_text=row.text)
 
 
 @router.get("/schemas/ids/{schema_id}/schema", response_class=PlainTextResponse)
-def raw_schema_by_id(schema_id: int, registry: Registry, _caller: CurrentIdentity) -> str:
+def raw_schema_by_id(schema_id: SchemaId, registry: Registry, _caller: CurrentIdentity) -> str:
     return registry.schema_by_id(schema_id).text
 
 
 @router.get("/schemas/ids/{schema_id}/subjects")
 def subjects_of_schema(
-    schema_id: int, registry: Registry, _caller: CurrentIdentity, deleted: Flag = False
+    schema_id: SchemaId, registry: Registry, _caller: CurrentIdentity, deleted: Flag = False
 ) -> list[str]:
     return sorted({subject for subject, _ in registry.versions_of_schema(schema_id, deleted)})
 
 
 @router.get("/schemas/ids/{schema_id}/versions")
 def versions_of_schema(
-    schema_id: int, registry: Registry, _caller: CurrentIdentity, deleted: Flag = False
+    schema_id: SchemaId, registry: Registry, _caller: CurrentIdentity, deleted: Flag = False
 ) -> list[SubjectVersionResponse]:
     return [
         SubjectVersionResponse(subject=subject, version=version)
