@@ -115,6 +115,8 @@ def upgrade() -> None:
         sa.Column("type", sa.String(length=32), nullable=False),
         sa.Column("doc", sa.Text(), nullable=False),
         sa.Column("tags", sa.JSON(), nullable=False),
+        sa.Column("search_name", sa.String(length=255), nullable=False),
+        sa.Column("search_path", sa.String(length=1024), nullable=False),
         sa.ForeignKeyConstraint(
             ["stream"],
             ["streams.name"],
@@ -123,7 +125,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("stream", "role", "path", name="pk_stream_fields"),
     )
-    op.create_index("ix_stream_fields_name", "stream_fields", ["name"])
+    op.create_index("ix_stream_fields_search_name", "stream_fields", ["search_name"])
+    op.create_index("ix_stream_fields_search_path", "stream_fields", ["search_path"])
     op.create_table(
         "stream_tags",
         sa.Column("stream", sa.String(length=249), nullable=False),
@@ -138,7 +141,8 @@ def downgrade() -> None:
 
     op.drop_index("ix_stream_tags_tag", table_name="stream_tags")
     op.drop_table("stream_tags")
-    op.drop_index("ix_stream_fields_name", table_name="stream_fields")
+    op.drop_index("ix_stream_fields_search_path", table_name="stream_fields")
+    op.drop_index("ix_stream_fields_search_name", table_name="stream_fields")
     op.drop_table("stream_fields")
     op.drop_index("ix_job_streams_stream", table_name="job_streams")
     op.drop_index("ix_job_streams_job", table_name="job_streams")

@@ -72,10 +72,14 @@ class StreamField(Base):
     stream: Mapped[str] = mapped_column(ForeignKey("streams.name", ondelete="CASCADE"), primary_key=True)
     role: Mapped[str] = mapped_column(String(8), primary_key=True)
     path: Mapped[str] = mapped_column(String(1024), primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(255))
     type: Mapped[str] = mapped_column(String(32))
     doc: Mapped[str] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(JSON)
+    search_name: Mapped[str] = mapped_column(String(255), index=True)
+    """`name` lowercased: searches match field names case-insensitively through an index."""
+    search_path: Mapped[str] = mapped_column(String(1024), index=True)
+    """`path` lowercased, e.g. `buyer.email`."""
 
 
 class AccessGrant(Base):

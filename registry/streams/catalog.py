@@ -30,7 +30,8 @@ _HIDDEN_BY_DEFAULT: Final = (StreamState.PENDING.value, StreamState.DELETED.valu
 @dataclass(frozen=True)
 class StreamQuery:
     q: str | None = None
-    """Matched (case-insensitively, as a substring) against names, descriptions and field names or paths."""
+    """Matched case-insensitively: a substring of the name or description, or a whole field name or dotted
+    path (e.g. `email`, `buyer.email`) anywhere in the key or value schema."""
     domain: str | None = None
     owner: str | None = None
     state: str | None = None
@@ -143,9 +144,12 @@ class StreamCatalog:
         if query.tag is not None:
             statement = statement.where(Stream.name.in_(select(StreamTag.stream).where(StreamTag.tag == query.tag)))
         if query.q:
-            pattern = f"%{_escape_like(query.q.lower())}%"
+            # Names and descriptions match as substrings; field names and dotted paths match whole
+            # (case-insensitively), through an index, anywhere in the key or value schema.
+            text = query.q.lower()
+            pattern = f"%{_escape_like(text)}%"
             fields = select(StreamField.stream).where(
-                or_(StreamField.name.ilike(pattern, escape="\\"), StreamField.path.ilike(pattern, escape="\\"))
+                or_(StreamField.search_name == text, StreamField.search_path == text)
             )
             statement = statement.where(
                 or_(

@@ -33,6 +33,8 @@ def replace_stream_fields(session: Session, stream: Stream, role: str, tree: Sch
                 type=field.type,
                 doc=field.doc,
                 tags=list(field.tags),
+                search_name=field.name.lower(),
+                search_path=field.path.lower(),
             )
         )
     if role == "value":

@@ -73,7 +73,9 @@ def register_stream(body: StreamDefinition, hub: HubDep, caller: CurrentIdentity
 def search_streams(
     hub: HubDep,
     _caller: CurrentIdentity,
-    q: Annotated[str | None, Query(description="Substring of a name, description or field name/path.")] = None,
+    q: Annotated[
+        str | None, Query(description="Substring of a name or description, or a whole field name or dotted path.")
+    ] = None,
     domain: str | None = None,
     owner: str | None = None,
     state: str | None = None,
