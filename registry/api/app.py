@@ -33,6 +33,7 @@ from headwater.registry.services.schema_registry import SchemaRegistry
 from headwater.registry.streams.access import StreamAccess
 from headwater.registry.streams.catalog import StreamCatalog
 from headwater.registry.streams.domains import DomainBook
+from headwater.registry.streams.jobs import JobCatalog
 from headwater.registry.streams.kafka_access import KafkaAccess
 from headwater.registry.streams.lifecycle import StreamLifecycle
 from headwater.registry.streams.reconciler import PeriodicReconciler
@@ -127,6 +128,7 @@ def create_app(
         streams=registration,
         catalog=catalog,
         lifecycle=StreamLifecycle(sessions, schema_registry, catalog, kafka.admin),
+        jobs=JobCatalog(sessions),
         access=StreamAccess(sessions, schema_registry, gate, kafka.admin),
         identities=IdentityService(
             sessions, ledger, kafka.admin, protected=(admin_identity, *kafka.platform_identities)

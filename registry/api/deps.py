@@ -27,6 +27,7 @@ from headwater.registry.services.schema_registry import SchemaRegistry
 from headwater.registry.streams.access import StreamAccess
 from headwater.registry.streams.catalog import StreamCatalog
 from headwater.registry.streams.domains import DomainBook
+from headwater.registry.streams.jobs import JobCatalog
 from headwater.registry.streams.lifecycle import StreamLifecycle
 from headwater.registry.streams.registration import StreamRegistration
 
@@ -49,6 +50,7 @@ class HubContext:
     streams: StreamRegistration
     catalog: StreamCatalog
     lifecycle: StreamLifecycle
+    jobs: JobCatalog
     access: StreamAccess
     identities: IdentityService
     admin_identity: str

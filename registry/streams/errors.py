@@ -33,8 +33,8 @@ class InvalidStreamNameError(RegistryError):
 
     def __init__(self, name: str, problem: str) -> None:
         super().__init__(
-            f"Stream name {name!r} is invalid: {problem}. Use <domain>.<entity>, lowercase letters, digits, "
-            "'-' and '_', e.g. payments.order."
+            f"Stream name {name!r} is invalid: {problem}. Use <domain>.<entity>, lowercase letters, digits "
+            "and '-', e.g. payments.order."
         )
 
 

@@ -10,7 +10,8 @@ from headwater.registry.streams.errors import InvalidStreamNameError
 
 MAX_STREAM_NAME = 200
 """Kafka allows 249 characters; 200 leaves room for the `-value` subject and consumer group names."""
-_ENTITY: Final = r"[a-z][a-z0-9_-]*"
+_ENTITY: Final = r"[a-z][a-z0-9-]*"
+"""No '_': Kafka's metric names turn '.' into '_', so `a.b_c` and `a_b.c` would collide."""
 
 
 def split_stream_name(name: str) -> tuple[str, str]:
@@ -23,5 +24,5 @@ def split_stream_name(name: str) -> tuple[str, str]:
     if not is_valid_name(domain):
         raise InvalidStreamNameError(name, f"domain {domain!r} must be 1-63 of a-z, 0-9 and '-', not ending in '-'")
     if not re.fullmatch(_ENTITY, entity):
-        raise InvalidStreamNameError(name, f"entity {entity!r} must start with a letter; a-z, 0-9, '_' and '-' only")
+        raise InvalidStreamNameError(name, f"entity {entity!r} must start with a letter; a-z, 0-9 and '-' only")
     return domain, entity

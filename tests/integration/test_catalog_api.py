@@ -532,3 +532,28 @@ def test_nul_characters_are_refused_with_a_clear_error_on_both_databases(admin: 
     plain = json.dumps({"type": "record", "name": "R", "doc": "a\\u0000b", "fields": []})
     check = {"schema_version": {"subject": "x-value", "schema": plain}}
     assert admin.post("/api/v1/policies/check", json=check).status_code == 200
+
+
+def test_a_job_records_the_lineage_of_streams_its_owner_may_read_and_write(
+    shared_hub: RunningHub, admin: httpx.Client, domain: str, issue_identity: IdentityFactory
+) -> None:
+    source_owner, job_owner = issue_identity(domain=domain), issue_identity(domain=domain)
+    source, derived = f"{domain}.order", f"{domain}.order-totals"
+    with hub_http_client(shared_hub, source_owner) as client:
+        assert client.post("/api/v1/streams", json=spec(source)).status_code == 201
+    with hub_http_client(shared_hub, job_owner) as client:
+        assert client.post("/api/v1/streams", json=spec(derived)).status_code == 201
+        job = {"name": f"{domain}-totals", "inputs": [source], "outputs": [derived]}
+        _error(client.post("/api/v1/jobs", json=job), 403, 40331, "approved access grant")
+        grant = client.post(f"/api/v1/streams/{source}/access", json={"purpose": "totals"}).json()
+        assert admin.post(f"/api/v1/access/{grant['id']}/approve").status_code == 200
+        registered = client.post("/api/v1/jobs", json=job)
+        assert registered.status_code == 201, registered.text
+        assert registered.json()["inputs"] == [source] and registered.json()["outputs"] == [derived]
+        _error(client.post("/api/v1/jobs", json=job), 409, 40937)
+        writes_other = {"name": f"{domain}-bad", "outputs": [source]}
+        _error(client.post("/api/v1/jobs", json=writes_other), 403, 40331, "must own it")
+        _error(client.post("/api/v1/jobs", json={"name": f"{domain}-x", "inputs": ["nowhere.x"]}), 404, 40431)
+    lineage = admin.get(f"/api/v1/streams/{source}").json()["lineage"]
+    assert lineage == [{"job": f"{domain}-totals", "owner": job_owner.certificate_file.stem, "direction": "input"}]
+    assert f"{domain}-totals" in [item["name"] for item in admin.get("/api/v1/jobs").json()]

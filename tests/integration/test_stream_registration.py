@@ -237,6 +237,7 @@ def test_the_reconciler_undoes_a_registration_whose_hub_died_mid_way(
         ("Payments.order", "domain 'Payments'"),
         ("payments.Order", "entity 'Order'"),
         ("payments.or der", "entity 'or der'"),
+        ("payments.order_v2", "entity 'order_v2'"),
         ("payments." + "x" * 200, "longer than 200"),
     ],
 )

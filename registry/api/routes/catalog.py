@@ -15,6 +15,7 @@ from headwater.registry.streams.definition import StreamDefinition
 from headwater.registry.streams.domains import DomainRecord
 from headwater.registry.streams.errors import StreamWriteForbiddenError
 from headwater.registry.streams.field_diff import FieldChange
+from headwater.registry.streams.jobs import JobRecord
 
 router = APIRouter(tags=["catalog"])
 
@@ -135,3 +136,23 @@ def delete_stream(
 ) -> DeletedStreamPayload:
     """After the sunset: every ACL removed, subjects soft-deleted, the topic kept unless `delete_topic`."""
     return DeletedStreamPayload.model_validate(hub.lifecycle.delete(caller.requester, name, delete_topic))
+
+
+class JobRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255)
+    description: str = ""
+    inputs: list[str] = Field(default_factory=list, description="Streams the job reads.")
+    outputs: list[str] = Field(default_factory=list, description="Streams the job writes (owned by the caller).")
+
+
+@router.post("/jobs", status_code=201)
+def register_job(body: JobRequest, hub: HubDep, caller: CurrentIdentity) -> JobRecord:
+    """Record a job and its lineage; it belongs to the caller, who must be able to read and write them."""
+    return hub.jobs.register(caller.requester, body.name, body.description, body.inputs, body.outputs)
+
+
+@router.get("/jobs")
+def list_jobs(hub: HubDep, _caller: CurrentIdentity) -> list[JobRecord]:
+    return hub.jobs.list()
