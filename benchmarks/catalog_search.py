@@ -124,7 +124,7 @@ def seed(sessions_factory, streams: int, console: Console) -> None:  # noqa: ANN
 
 def queries(client: httpx.Client) -> dict[str, Callable[[], httpx.Response]]:
     def third_page() -> httpx.Response:
-        params: dict[str, str | int] = {"domain": "domain7", "limit": 20}
+        params: dict[str, str | int] = {"domain": "domain7", "limit": 5}
         for _ in range(2):
             params["cursor"] = client.get("/api/v1/streams", params=params).json()["next_cursor"]
         return client.get("/api/v1/streams", params=params)
@@ -160,7 +160,7 @@ def measure(client: httpx.Client, rounds: int) -> dict[str, list[float]]:
 
 
 def _timed_third_page(client: httpx.Client) -> tuple[httpx.Response, float]:
-    params: dict[str, str | int] = {"domain": "domain7", "limit": 20}
+    params: dict[str, str | int] = {"domain": "domain7", "limit": 5}
     for _ in range(2):
         params["cursor"] = client.get("/api/v1/streams", params=params).json()["next_cursor"]
     started = time.perf_counter()

@@ -33,14 +33,14 @@ from headwater.registry.services.schema_registry import RegisteredVersion, Schem
 router = APIRouter(tags=["schema registry (Confluent API)"])
 
 
-def _registry(hub: HubDep) -> SchemaRegistry:
+async def _registry(hub: HubDep) -> SchemaRegistry:  # async: pure, no thread-pool hop
     return hub.schema_registry
 
 
 Registry = Annotated[SchemaRegistry, Depends(_registry)]
 
 
-def _subject(subject: Annotated[str, Path()]) -> str:
+async def _subject(subject: Annotated[str, Path()]) -> str:
     return restore_slashes(subject)
 
 
