@@ -108,13 +108,18 @@ class OwnerOutsideDomainError(RegistryError):
 class RegistrationStepFailedError(RegistryError):
     status_code, error_code = 502, 50230
 
-    def __init__(self, name: str, step: str, reason: str, undone: Sequence[str]) -> None:
+    def __init__(self, name: str, step: str, reason: str, undone: Sequence[str] | None) -> None:
+        """`undone` is None when undoing failed too (the reconciler then finishes it)."""
         self.step = step
-        undone_text = ", ".join(undone) if undone else "nothing had been done yet"
-        super().__init__(
-            f"Registering stream '{name}' failed at step '{step}': {reason}. Undone: {undone_text}; nothing is left "
-            "behind, so the registration can simply be retried."
-        )
+        if undone is None:
+            outcome = (
+                "Undoing it failed as well; the hub's reconciler removes what is left once the registration's "
+                "lease runs out (HEADWATER_REGISTRATION_LEASE_S), then the registration can be retried."
+            )
+        else:
+            undone_text = ", ".join(undone) if undone else "nothing had been done yet"
+            outcome = f"Undone: {undone_text}; nothing is left behind, so the registration can simply be retried."
+        super().__init__(f"Registering stream '{name}' failed at step '{step}': {reason}. {outcome}")
 
 
 class KeySchemaFrozenError(RegistryError):

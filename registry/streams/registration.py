@@ -10,6 +10,7 @@ database transaction stays open across a broker call.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ from headwater.registry.streams.errors import (
 from headwater.registry.streams.fields import refuse_nul_text
 from headwater.registry.streams.names import split_stream_name
 from headwater.registry.streams.state import StreamState
+
+logger = logging.getLogger(__name__)
 
 HUB_ACTOR = "headwater"
 """The actor of changes the hub makes on its own (the reconciler)."""
@@ -134,7 +137,15 @@ class StreamRegistration:
             step = CATALOG
             self._finish(requester, plan)
         except Exception as exc:
-            undone = self.undo(plan.definition.name, HUB_ACTOR if step == CATALOG else requester.identity)
+            undone: list[str] | None
+            try:
+                undone = self.undo(plan.definition.name, requester.identity)
+            except Exception as undo_error:  # the broker or database went away too: the reconciler retries
+                logger.warning(
+                    "undoing a failed registration failed",
+                    extra={"stream": plan.definition.name, "error": str(undo_error)},
+                )
+                undone = None
             reason = str(exc) if isinstance(exc, RegistryError) else f"{type(exc).__name__}: {exc}"
             self._audit.record(
                 requester.identity,
