@@ -67,7 +67,6 @@ def upgrade() -> None:
     )
     op.create_index("ix_streams_created_at", "streams", ["created_at"])
     op.create_index("ix_streams_domain", "streams", ["domain"])
-    op.create_index("ix_streams_has_pii", "streams", ["has_pii"])
     op.create_index("ix_streams_owner_identity", "streams", ["owner_identity"])
     op.create_index("ix_streams_state", "streams", ["state"])
     op.create_table(
@@ -151,7 +150,7 @@ def downgrade() -> None:
     op.drop_index("ix_access_grants_state", table_name="access_grants")
     op.drop_index("ix_access_grants_consumer_identity", table_name="access_grants")
     op.drop_table("access_grants")
-    for column in ("state", "owner_identity", "has_pii", "domain", "created_at"):
+    for column in ("state", "owner_identity", "domain", "created_at"):
         op.drop_index(f"ix_streams_{column}", table_name="streams")
     op.drop_table("streams")
     op.drop_index("ix_jobs_owner_identity", table_name="jobs")

@@ -39,7 +39,8 @@ class Stream(Base):
     partitions: Mapped[int] = mapped_column(Integer)
     tags: Mapped[list[str]] = mapped_column(JSON)
     is_source: Mapped[bool] = mapped_column(Boolean)
-    has_pii: Mapped[bool] = mapped_column(Boolean, index=True)
+    has_pii: Mapped[bool] = mapped_column(Boolean)
+    """Not indexed on purpose: a boolean index led SQLite to read every PII stream before sorting."""
     compatibility: Mapped[str] = mapped_column(String(32))
     topic_config: Mapped[dict[str, str]] = mapped_column(JSON)
     key_subject: Mapped[str] = mapped_column(String(255))

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from confluent_kafka import KafkaException
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from headwater.registry.governance.schema_tree import schema_tree
@@ -142,7 +142,9 @@ class StreamCatalog:
         if query.has_pii is not None:
             statement = statement.where(Stream.has_pii.is_(query.has_pii))
         if query.tag is not None:
-            statement = statement.where(Stream.name.in_(select(StreamTag.stream).where(StreamTag.tag == query.tag)))
+            # EXISTS probes the (stream, tag) primary key row by row while streams are read in sort
+            # order, so a page stops early; an IN list would first collect every stream with the tag.
+            statement = statement.where(exists().where(StreamTag.stream == Stream.name, StreamTag.tag == query.tag))
         if query.q:
             # Names and descriptions match as substrings; field names and dotted paths match whole
             # (case-insensitively), through an index, anywhere in the key or value schema.
