@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +18,7 @@ from headwater.registry.errors import IdentityNotFoundError, RegistryError
 from headwater.registry.kafka_acls import delete_identity_acls
 from headwater.registry.models import AccessGrant, Identity
 from headwater.registry.services.audit import DONE, record_audit
+from headwater.registry.streams.access import revoke_approved_grants
 from headwater.registry.streams.registration import KafkaAdmin
 
 
@@ -75,11 +76,7 @@ class IdentityService:
         serials = self._ledger.revoke_identity(name)
         removed = delete_identity_acls(self._kafka_admin(), name)
         with self._sessions.begin() as session:
-            grants = session.scalars(
-                select(AccessGrant).where(AccessGrant.consumer_identity == name, AccessGrant.state == "APPROVED")
-            ).all()
-            for grant in grants:
-                grant.state, grant.revoked_at = "REVOKED", datetime.now(UTC)
+            grants = revoke_approved_grants(session, AccessGrant.consumer_identity == name)
             details = {"serials": serials, "acls_removed": removed, "grants_revoked": [grant.id for grant in grants]}
             record_audit(session, requester.identity, "identity.revoke", name, DONE, details)
         return self._identity(name)

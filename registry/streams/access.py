@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from confluent_kafka.admin import AclBinding
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from headwater.policies import PolicyContext, Requester, Scope
@@ -40,16 +39,9 @@ from headwater.registry.streams.errors import (
     StreamWriteForbiddenError,
 )
 from headwater.registry.streams.registration import KafkaAdmin
-from headwater.registry.streams.state import StreamState
+from headwater.registry.streams.state import GrantState, StreamState
 
 _CLOSED_STREAM_STATES = (StreamState.PENDING.value, StreamState.DELETED.value)
-
-
-class GrantState(StrEnum):
-    REQUESTED = "REQUESTED"
-    APPROVED = "APPROVED"
-    DENIED = "DENIED"
-    REVOKED = "REVOKED"
 
 
 @dataclass(frozen=True)
@@ -221,6 +213,17 @@ class StreamAccess:
         keep = set(producer_bindings(consumer, stream)) if consumer == owner else set()
         removable = [binding for binding in consumer_topic_bindings(consumer, stream) if binding not in keep]
         return removable if others else [*removable, consumer_group_binding(consumer)]
+
+
+def revoke_approved_grants(session: Session, *conditions: ColumnElement[bool]) -> list[AccessGrant]:
+    """Mark REVOKED, in `session`, the approved grants matching `conditions` (a stream's, an identity's);
+    the caller removes the matching ACLs."""
+    grants = list(
+        session.scalars(select(AccessGrant).where(AccessGrant.state == GrantState.APPROVED.value, *conditions))
+    )
+    for grant in grants:
+        grant.state, grant.revoked_at = GrantState.REVOKED.value, datetime.now(UTC)
+    return grants
 
 
 def _view(row: AccessGrant) -> dict[str, str | None]:

@@ -20,7 +20,7 @@ from headwater.registry.streams.errors import InvalidQueryError, StreamNotFoundE
 from headwater.registry.streams.field_diff import FieldChange, field_diff
 from headwater.registry.streams.kafka_facts import LogDirs, TopicFacts, topic_facts
 from headwater.registry.streams.registration import KafkaAdmin
-from headwater.registry.streams.state import StreamState
+from headwater.registry.streams.state import GrantState, StreamState
 
 SORTS: Final = ("name", "-name", "created_at", "-created_at")
 MAX_LIMIT: Final = 200
@@ -214,7 +214,9 @@ class StreamCatalog:
             consumers = [
                 Consumer(grant.consumer_identity, grant.purpose, grant.decided_at)
                 for grant in session.scalars(
-                    select(AccessGrant).where(AccessGrant.stream == name, AccessGrant.state == "APPROVED")
+                    select(AccessGrant).where(
+                        AccessGrant.stream == name, AccessGrant.state == GrantState.APPROVED.value
+                    )
                 )
             ]
             lineage = [

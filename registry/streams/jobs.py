@@ -18,7 +18,7 @@ from headwater.registry.errors import RegistryError
 from headwater.registry.models import AccessGrant, Job, JobStream, Stream
 from headwater.registry.services.audit import DONE, record_audit
 from headwater.registry.streams.errors import StreamNotFoundError
-from headwater.registry.streams.state import StreamState
+from headwater.registry.streams.state import GrantState, StreamState
 
 
 class JobAlreadyExistsError(RegistryError):
@@ -117,7 +117,7 @@ class JobCatalog:
             select(AccessGrant.id).where(
                 AccessGrant.stream == name,
                 AccessGrant.consumer_identity == requester.identity,
-                AccessGrant.state == "APPROVED",
+                AccessGrant.state == GrantState.APPROVED.value,
             )
         ).first()
         if direction == "input" and granted is not None:

@@ -20,10 +20,11 @@ from headwater.registry.models import AccessGrant, Stream
 from headwater.registry.schema_registry_errors import SubjectNotFoundError, SubjectSoftDeletedError
 from headwater.registry.services.audit import DONE, record_audit
 from headwater.registry.services.schema_registry import SchemaRegistry
+from headwater.registry.streams.access import revoke_approved_grants
 from headwater.registry.streams.catalog import StreamCatalog, StreamDetail
 from headwater.registry.streams.errors import StreamNotActiveError, StreamNotFoundError, StreamWriteForbiddenError
 from headwater.registry.streams.registration import KafkaAdmin
-from headwater.registry.streams.state import StreamState
+from headwater.registry.streams.state import GrantState, StreamState
 
 _DEPRECATABLE = (
     StreamState.REGISTERED.value,
@@ -80,7 +81,9 @@ class StreamLifecycle:
                 )
             owner, subjects = row.owner_identity, (row.key_subject, row.value_subject)
             consumers = session.scalars(
-                select(AccessGrant.consumer_identity).where(AccessGrant.stream == name, AccessGrant.state == "APPROVED")
+                select(AccessGrant.consumer_identity).where(
+                    AccessGrant.stream == name, AccessGrant.state == GrantState.APPROVED.value
+                )
             ).all()
         admin = self._kafka_admin()
         # Topic rights only: group prefixes serve the consumers' other streams too.
@@ -92,10 +95,7 @@ class StreamLifecycle:
         with self._sessions.begin() as session:
             row = session.get(Stream, name)
             assert row is not None
-            for grant in session.scalars(
-                select(AccessGrant).where(AccessGrant.stream == name, AccessGrant.state == "APPROVED")
-            ):
-                grant.state, grant.revoked_at = "REVOKED", datetime.now(UTC)
+            revoke_approved_grants(session, AccessGrant.stream == name)
             row.state, row.updated_at = StreamState.DELETED.value, datetime.now(UTC)
             details = {"consumers_revoked": list(consumers), "topic_deleted": topic_deleted}
             record_audit(

@@ -192,7 +192,8 @@ class StreamRegistration:
                         partitions=definition.partitions,
                         tags=list(definition.tags),
                         is_source=definition.source,
-                        has_pii=any("pii" in field.tags for field in schema_tree("", plan.value).fields),
+                        # Set with the fields once the value schema is registered (replace_stream_fields).
+                        has_pii=False,
                         compatibility=definition.compatibility.upper(),
                         topic_config=definition.effective_topic_config(),
                         key_subject=definition.key_subject,

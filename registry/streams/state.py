@@ -15,3 +15,12 @@ class StreamState(StrEnum):
     DEGRADED = "DEGRADED"
     DEPRECATED = "DEPRECATED"
     DELETED = "DELETED"
+
+
+class GrantState(StrEnum):
+    """An access grant: REQUESTED, then APPROVED or DENIED by the stream owner; APPROVED until REVOKED."""
+
+    REQUESTED = "REQUESTED"
+    APPROVED = "APPROVED"
+    DENIED = "DENIED"
+    REVOKED = "REVOKED"
