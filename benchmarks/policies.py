@@ -30,6 +30,7 @@ from rich.table import Table
 
 from headwater.config import LocalSettings
 from headwater.ledger import open_ledger
+from headwater.local import hub as hub_server
 from headwater.local import processes
 from headwater.policies import DEFAULT_POLICY_FOLDER, Requester, evaluate, load_policies
 from headwater.registry.api.tls import client_ssl_context
@@ -187,17 +188,10 @@ def start_hub(state_dir: Path, policy_dir: Path | None, log: Path) -> tuple[int,
 
 
 def wait_ready(client: httpx.Client, pid: int, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if not processes.is_alive(pid):
-            raise SystemExit(f"a hub exited during start-up; see {log}")
-        try:
-            if client.get("/api/v1/identity").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"a hub did not answer within 60 s; see {log}")
+    # /identity, not /health: these hubs have no broker, so health answers 503.
+    failure = hub_server.wait_for_answer(client, pid, "/api/v1/identity", timeout_s=60)
+    if failure is not None:
+        raise SystemExit(f"a hub did not answer ({failure}); see {log}")
 
 
 def register_ms(client: httpx.Client, subject: str, text: str) -> float:

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -181,27 +182,45 @@ def wait_until_healthy(
     as the admin identity; stops it and raises when it exits or stays unhealthy."""
     admin = LocalBroker(settings).admin_files()
     context = client_ssl_context(settings.ca_file, admin.certificate, admin.key)
-    deadline = time.monotonic() + timeout_s
     with httpx.Client(base_url=base_url, verify=context, timeout=5.0) as client:
-        while True:
-            if not processes.is_alive(pid):
-                raise LocalStackError(f"The hub exited during start-up; see {background_log_file(settings)}.")
-            try:
-                response = client.get(f"{API_PREFIX}/health")
-                if response.status_code == httpx.codes.OK:
-                    return
-                last_answer = f"HTTP {response.status_code} {response.text}"
-            except httpx.TransportError as exc:
-                last_answer = f"{type(exc).__name__}: {exc}"
-            if time.monotonic() > deadline:
-                if stop_on_timeout:
-                    processes.stop_process(pid)
-                stopped = " and was stopped" if stop_on_timeout else ""
-                raise LocalStackError(
-                    f"The hub was not healthy within {timeout_s:.0f} s{stopped} ({last_answer}); "
-                    f"see {background_log_file(settings)}."
-                )
-            time.sleep(0.2)
+        failure = wait_for_answer(client, pid, f"{API_PREFIX}/health", timeout_s)
+    if failure is None:
+        return
+    if failure.exited:
+        raise LocalStackError(f"The hub exited during start-up; see {background_log_file(settings)}.")
+    if stop_on_timeout:
+        processes.stop_process(pid)
+    stopped = " and was stopped" if stop_on_timeout else ""
+    raise LocalStackError(
+        f"The hub was not healthy within {timeout_s:.0f} s{stopped} ({failure.last_answer}); "
+        f"see {background_log_file(settings)}."
+    )
+
+
+@dataclass(frozen=True)
+class NoAnswer:
+    """Why a hub did not answer: its process exited, or `last_answer` was all it said until the deadline."""
+
+    exited: bool
+    last_answer: str
+
+
+def wait_for_answer(client: httpx.Client, pid: int, path: str, timeout_s: float) -> NoAnswer | None:
+    """Ask `path` until it answers 200 (None), hub process `pid` exits, or `timeout_s` passes."""
+    deadline = time.monotonic() + timeout_s
+    last_answer = "no answer yet"
+    while processes.is_alive(pid):
+        try:
+            response = client.get(path)
+            if response.status_code == httpx.codes.OK:
+                return None
+            last_answer = f"HTTP {response.status_code} {response.text}"
+        except httpx.TransportError as exc:
+            last_answer = f"{type(exc).__name__}: {exc}"
+        if time.monotonic() > deadline:
+            return NoAnswer(exited=False, last_answer=last_answer)
+        time.sleep(0.2)
+    return NoAnswer(exited=True, last_answer=last_answer)
 
 
 def background_log_file(settings: LocalSettings) -> Path:

@@ -7,7 +7,6 @@ mode, never reach other tests); its admin certificate is recorded in that databa
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,17 +42,9 @@ def fuzzed_hub(shared_broker: RunningBroker, database_url: str, tmp_path: Path) 
 
 def _wait_until_answering(base_url: str, ca_file: Path, certificate: Path, key: Path, pid: int) -> None:
     context = client_ssl_context(ca_file, certificate, key)
-    deadline = time.monotonic() + 60
     with httpx.Client(base_url=base_url, verify=context, timeout=5) as client:
-        while time.monotonic() < deadline:
-            assert processes.is_alive(pid), "the fuzzed hub exited during start-up"
-            try:
-                if client.get("/api/v1/health").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.3)
-    raise AssertionError("the fuzzed hub did not become healthy within 60 s")
+        failure = hub_server.wait_for_answer(client, pid, "/api/v1/health", timeout_s=60)
+    assert failure is None, f"the fuzzed hub did not become healthy: {failure}"
 
 
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(
