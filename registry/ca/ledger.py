@@ -168,9 +168,12 @@ class CertificateLedger:
             return _record(certificate)
 
     def is_revoked(self, serial: int) -> bool:
+        # Runs on every request: one column, without loading an ORM object.
         with self._sessions() as session:
-            certificate = session.get(Certificate, format(serial, "x"))
-            return certificate is None or certificate.revoked_at is not None
+            found = session.execute(
+                select(Certificate.revoked_at).where(Certificate.serial == format(serial, "x"))
+            ).first()
+            return found is None or found.revoked_at is not None
 
     def list_certificates(self, identity: str | None = None) -> Sequence[CertificateRecord]:
         query = select(Certificate).join(Certificate.identity).order_by(Identity.name, Certificate.not_before)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from confluent_kafka import KafkaException
-from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy import Row, Select, and_, exists, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from headwater.registry.governance.schema_tree import schema_tree
@@ -25,6 +25,19 @@ from headwater.registry.streams.state import GrantState, StreamState
 SORTS: Final = ("name", "-name", "created_at", "-created_at")
 MAX_LIMIT: Final = 200
 _HIDDEN_BY_DEFAULT: Final = (StreamState.PENDING.value, StreamState.DELETED.value)
+_SUMMARY_COLUMNS: Final = (
+    Stream.name,
+    Stream.domain,
+    Stream.description,
+    Stream.owner_identity,
+    Stream.state,
+    Stream.partitions,
+    Stream.tags,
+    Stream.has_pii,
+    Stream.created_at,
+    Stream.deprecation_message,
+    Stream.sunset_at,
+)
 
 
 @dataclass(frozen=True)
@@ -122,15 +135,15 @@ class StreamCatalog:
         order = [column.desc(), Stream.name.desc()] if descending else [column.asc(), Stream.name.asc()]
         statement = statement.order_by(*order).limit(query.limit + 1)
         with self._sessions() as session:
-            rows = list(session.scalars(statement))
-            tags = self._tags_of(session, [row.name for row in rows[: query.limit]])
+            rows = list(session.execute(statement))
         more = len(rows) > query.limit
-        items = [_summary(row, tags.get(row.name, [])) for row in rows[: query.limit]]
+        items = [_summary(row) for row in rows[: query.limit]]
         next_cursor = _cursor(query.sort, rows[query.limit - 1]) if more else None
         return StreamPage(items, next_cursor)
 
-    def _filtered(self, query: StreamQuery) -> Select[tuple[Stream]]:
-        statement = select(Stream)
+    def _filtered(self, query: StreamQuery) -> Select[Any]:
+        # Only the columns a summary shows: whole rows would also decode two more JSON columns per stream.
+        statement = select(*_SUMMARY_COLUMNS)
         if query.state is not None:
             statement = statement.where(Stream.state == query.state.upper())
         else:
@@ -163,7 +176,7 @@ class StreamCatalog:
         return statement
 
     @staticmethod
-    def _after_cursor(statement: Select[tuple[Stream]], query: StreamQuery) -> Select[tuple[Stream]]:
+    def _after_cursor(statement: Select[Any], query: StreamQuery) -> Select[Any]:
         if query.cursor is None:
             return statement
         sort, value, name = _decode_cursor(query.cursor)
@@ -179,23 +192,11 @@ class StreamCatalog:
             )
         return statement.where(or_(Stream.created_at > instant, and_(Stream.created_at == instant, Stream.name > name)))
 
-    @staticmethod
-    def _tags_of(session: Session, names: list[str]) -> dict[str, list[str]]:
-        tags: dict[str, list[str]] = {}
-        if names:
-            rows = session.execute(
-                select(StreamTag.stream, StreamTag.tag).where(StreamTag.stream.in_(names)).order_by(StreamTag.tag)
-            )
-            for stream, tag in rows:
-                tags.setdefault(stream, []).append(tag)
-        return tags
-
     def detail(self, name: str) -> StreamDetail:
         with self._sessions() as session:
             row = session.get(Stream, name)
             if row is None or row.state == StreamState.PENDING.value:
                 raise StreamNotFoundError(name)
-            tags = self._tags_of(session, [name]).get(name, [])
             key_versions = _versions(session, row.key_subject)
             value_versions = _versions(session, row.value_subject)
             fields = [
@@ -226,7 +227,7 @@ class StreamCatalog:
                 )
             ]
             stored = StreamDetail(
-                summary=_summary(row, tags),
+                summary=_summary(row),
                 owner_team=row.owner_team,
                 contact=row.contact,
                 is_source=row.is_source,
@@ -270,7 +271,7 @@ class StreamCatalog:
         return field_diff(before, after)
 
 
-def _summary(row: Stream, tags: list[str]) -> StreamSummary:
+def _summary(row: Stream | Row[Any]) -> StreamSummary:
     return StreamSummary(
         name=row.name,
         domain=row.domain,
@@ -278,7 +279,8 @@ def _summary(row: Stream, tags: list[str]) -> StreamSummary:
         owner=row.owner_identity,
         state=row.state,
         partitions=row.partitions,
-        tags=tags,
+        # The declared tags, as the stream_tags index holds them: once each, sorted.
+        tags=sorted(set(row.tags)),
         has_pii=row.has_pii,
         created_at=row.created_at,
         deprecation_message=row.deprecation_message,
@@ -297,7 +299,7 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _cursor(sort: str, row: Stream) -> str:
+def _cursor(sort: str, row: Row[Any]) -> str:
     value = row.created_at.isoformat() if sort.lstrip("-") == "created_at" else row.name
     raw = json.dumps([sort, value, row.name]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
