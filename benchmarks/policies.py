@@ -42,7 +42,7 @@ TARGET_ADDED_P99_MS = 5.0
 FIELD_COUNT = 50
 
 # (id, CEL expression): what an organisation's platform team writes about field naming, types and PII.
-_RULES: list[tuple[str, str]] = [
+RULES: list[tuple[str, str]] = [
     ("snake-case-names", "schema.fields.all(f, f.name.matches('^[a-z][a-z0-9_]*$'))"),
     ("no-float-amounts", "!schema.fields.exists(f, f.name.contains('amount') && f.type in ['float', 'double'])"),
     ("field-count-bounded", "schema.fields.size() <= 200"),
@@ -107,7 +107,7 @@ _RULES: list[tuple[str, str]] = [
 
 def policy_file() -> str:
     lines = ["rules:"]
-    for rule_id, expression in _RULES:
+    for rule_id, expression in RULES:
         lines += [
             f"  - id: {rule_id}",
             f"    description: Benchmark rule {rule_id}.",
@@ -223,7 +223,7 @@ def main() -> None:
     parser.add_argument("--registrations", type=int, default=400, help="per hub")
     count = parser.parse_args().registrations
     console = Console()
-    assert len(_RULES) == 50, len(_RULES)
+    assert len(RULES) == 50, len(RULES)
 
     with tempfile.TemporaryDirectory(prefix="headwater-bench-policies-") as folder:
         root = Path(folder)

@@ -8,6 +8,7 @@ from datetime import datetime
 from cel_expr_python import cel
 
 from headwater.policies.cel_context import build_activation
+from headwater.policies.cel_python import CelEvaluationError
 from headwater.policies.context import PolicyContext
 from headwater.policies.decision import Decision, WaivedViolation
 from headwater.policies.errors import NaiveTimestampError
@@ -23,10 +24,10 @@ def evaluate(policy_set: PolicySet, context: PolicyContext, waivers: Sequence[Wa
     if now.tzinfo is None:
         raise NaiveTimestampError()
     rules = policy_set.rules_for(context.scope)
-    # Converting the context to CEL values once serves every CEL rule of this evaluation.
-    cel_checks = [rule.check for rule in rules if isinstance(rule.check, CelCheck)]
-    variables = frozenset().union(*(check.variables for check in cel_checks))
-    activation = build_activation(context, variables) if cel_checks else None
+    # Rules outside the Python translation run in cel-expr-python, on the context converted once for all.
+    interpreted = [rule.check for rule in rules if isinstance(rule.check, CelCheck) and rule.check.translated is None]
+    variables = frozenset().union(*(check.variables for check in interpreted))
+    activation = build_activation(context, variables) if interpreted else None
     violations: list[Violation] = []
     warnings: list[Violation] = []
     waived: list[WaivedViolation] = []
@@ -46,15 +47,20 @@ def evaluate(policy_set: PolicySet, context: PolicyContext, waivers: Sequence[Wa
 def _findings(rule: Rule, context: PolicyContext, activation: cel.Activation | None) -> list[Finding]:
     if isinstance(rule.check, BuiltinCheck):
         return rule.check.function(context, rule.check.params)
+    check = rule.check
+    if check.translated is not None:
+        try:
+            holds = check.translated(context)
+        except CelEvaluationError as error:
+            return [_evaluation_error(check, str(error))]
+        return [] if holds else [Finding(check.path, check.message)]
     assert activation is not None
-    return _cel_findings(rule.check, activation)
-
-
-def _cel_findings(check: CelCheck, activation: cel.Activation) -> list[Finding]:
     result = check.compiled.eval(activation)
     # CEL returns evaluation errors as values (whose .value() is a truthy string), never raises them.
     if result.type() == cel.Type.ERROR:
-        return [Finding(check.path, f"{check.message} (CEL evaluation error: {result.value()})")]
-    if result.value() is True:
-        return []
-    return [Finding(check.path, check.message)]
+        return [_evaluation_error(check, result.value())]
+    return [] if result.value() is True else [Finding(check.path, check.message)]
+
+
+def _evaluation_error(check: CelCheck, error: str) -> Finding:
+    return Finding(check.path, f"{check.message} (CEL evaluation error: {error})")

@@ -33,6 +33,7 @@ import yaml
 from headwater.policies.builtin.catalog import BUILTIN_DEFINITIONS
 from headwater.policies.cel_compile import compile_expression
 from headwater.policies.cel_context import referenced_variables
+from headwater.policies.cel_python import try_translate
 from headwater.policies.context import Scope
 from headwater.policies.errors import PolicyFileError, PolicyFilesError, PolicyFolderNotFoundError
 from headwater.policies.policy_set import PolicySet
@@ -237,7 +238,7 @@ class _RuleParser:
             return None
         if message is None or path is None:
             return None
-        return CelCheck(expression, compiled, message, path, referenced_variables(expression))
+        return CelCheck(expression, compiled, message, path, referenced_variables(expression), try_translate(compiled))
 
     def _builtin_check(self, scopes: frozenset[Scope]) -> tuple[BuiltinCheck | None, str | None]:
         entry = self.entries["builtin"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from cel_expr_python import cel
 
+from headwater.policies.cel_python import CompiledRule
 from headwater.policies.context import PolicyContext, Scope
 from headwater.policies.severity import Severity
 from headwater.policies.violation import Finding
@@ -40,6 +41,8 @@ class CelCheck:
     path: str
     variables: frozenset[str]
     """The context variables the expression reads (see `cel_context.referenced_variables`)."""
+    translated: CompiledRule | None
+    """The expression as Python (see `cel_python`); `None` when it uses CEL outside the translated subset."""
 
 
 @dataclass(frozen=True)

@@ -167,3 +167,45 @@ def test_the_strings_extension_is_available_to_rules(tmp_path: Path) -> None:
     assert evaluate(load_policies([tmp_path]), context(Scope.SCHEMA_VERSION), [], NOW).allowed
     refused = evaluate(load_policies([tmp_path]), context(Scope.SCHEMA_VERSION, schema=deep), [], NOW)
     assert [violation.rule_id for violation in refused.violations] == ["shallow-fields"]
+
+
+MIXED_RULES = """\
+rules:
+  - id: translated
+    description: Runs as Python.
+    applies_to: [schema_version]
+    severity: error
+    cel: schema.fields.size() > 100
+    message: Translated rule failed.
+    fix_hint: None.
+  - id: interpreted
+    description: A map literal is outside the translated subset, so cel-expr-python runs it.
+    applies_to: [schema_version]
+    severity: error
+    cel: "{'limit': 100}['limit'] < schema.fields.size()"
+    message: Interpreted rule failed.
+    fix_hint: None.
+  - id: interpreted-error
+    description: An evaluation error from the library's evaluator.
+    applies_to: [schema_version]
+    severity: warn
+    cel: "{'limit': 100}['missing'] < previous_schema.fields.size()"
+    message: Interpreted rule erred.
+    fix_hint: None.
+"""
+
+
+def test_translated_and_interpreted_rules_are_evaluated_together(tmp_path: Path) -> None:
+    (tmp_path / "mixed.yaml").write_text(MIXED_RULES)
+    policies = load_policies([tmp_path])
+    kinds = {rule.id: rule.check.translated is not None for rule in policies.rules}  # type: ignore[union-attr]
+    assert kinds == {"translated": True, "interpreted": False, "interpreted-error": False}
+
+    decision = evaluate(policies, context(Scope.SCHEMA_VERSION), [], NOW)
+
+    assert [(v.rule_id, v.message) for v in decision.violations] == [
+        ("translated", "Translated rule failed."),
+        ("interpreted", "Interpreted rule failed."),
+    ]
+    assert [v.rule_id for v in decision.warnings] == ["interpreted-error"]
+    assert "CEL evaluation error" in decision.warnings[0].message
