@@ -45,3 +45,13 @@ def upgrade_database(engine: Engine) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def single_read_sessions(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions on the same pool for reads of one statement each, run in autocommit mode.
+
+    One statement reads one consistent snapshot either way; autocommit spares PostgreSQL the BEGIN and
+    the ROLLBACK around it, two of the three round trips of a hot read such as the per-request
+    revocation check or a catalog search. Never write through these."""
+    engine = sessions.kw["bind"]
+    return sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)

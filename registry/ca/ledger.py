@@ -20,6 +20,7 @@ from headwater.registry.ca.authority import (
     IssuedCertificate,
     validate_name,
 )
+from headwater.registry.database import single_read_sessions
 from headwater.registry.errors import (
     CertificateNotFoundError,
     IdentityDomainMismatchError,
@@ -72,6 +73,7 @@ class CertificateLedger:
     ) -> None:
         self.authority = authority
         self._sessions = sessions
+        self._single_reads = single_read_sessions(sessions)
         self._lifetimes = lifetimes
 
     def issue(
@@ -169,7 +171,7 @@ class CertificateLedger:
 
     def is_revoked(self, serial: int) -> bool:
         # Runs on every request: one column, without loading an ORM object.
-        with self._sessions() as session:
+        with self._single_reads() as session:
             found = session.execute(
                 select(Certificate.revoked_at).where(Certificate.serial == format(serial, "x"))
             ).first()

@@ -12,6 +12,7 @@ from confluent_kafka import KafkaException
 from sqlalchemy import Row, Select, and_, exists, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from headwater.registry.database import single_read_sessions
 from headwater.registry.governance.schema_tree import schema_tree
 from headwater.registry.models import AccessGrant, Job, JobStream, Stream, StreamField, StreamTag, SubjectVersion
 from headwater.registry.schema_registry_errors import VersionNotFoundError
@@ -120,6 +121,7 @@ class StreamDetail:
 class StreamCatalog:
     def __init__(self, sessions: sessionmaker[Session], kafka_admin: KafkaAdmin, log_dirs: LogDirs) -> None:
         self._sessions = sessions
+        self._single_reads = single_read_sessions(sessions)
         self._kafka_admin = kafka_admin
         self._log_dirs = log_dirs
 
@@ -134,7 +136,7 @@ class StreamCatalog:
         descending = query.sort.startswith("-")
         order = [column.desc(), Stream.name.desc()] if descending else [column.asc(), Stream.name.asc()]
         statement = statement.order_by(*order).limit(query.limit + 1)
-        with self._sessions() as session:
+        with self._single_reads() as session:
             rows = list(session.execute(statement))
         more = len(rows) > query.limit
         items = [_summary(row) for row in rows[: query.limit]]
