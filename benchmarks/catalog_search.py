@@ -33,7 +33,7 @@ from headwater.ledger import open_hub_database, open_ledger
 from headwater.local import hub as hub_server
 from headwater.local import processes
 from headwater.local.postgres import PrivatePostgres
-from headwater.registry.api.tls import client_ssl_context
+from headwater.producers.connection import client_ssl_context
 from headwater.registry.ca import CertificateKind
 from headwater.registry.database import sqlite_url
 from headwater.registry.models import Domain, Stream, StreamField, StreamTag

@@ -33,7 +33,7 @@ from headwater.ledger import open_ledger
 from headwater.local import hub as hub_server
 from headwater.local import processes
 from headwater.policies import DEFAULT_POLICY_FOLDER, Requester, evaluate, load_policies
-from headwater.registry.api.tls import client_ssl_context
+from headwater.producers.connection import client_ssl_context
 from headwater.registry.ca import CertificateKind
 from headwater.registry.governance.contexts import schema_version_context
 from headwater.registry.schemas import parse_schema

@@ -1,6 +1,7 @@
-"""How a client reaches the broker: bootstrap address plus the identity's certificate files (mTLS)."""
+"""How a client reaches the broker and the hub: addresses plus the identity's certificate files (mTLS)."""
 
 import logging
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,3 +33,21 @@ class MtlsConnection:
         }
         config.update(overrides)
         return config
+
+
+def client_ssl_context(ca_file: Path, certificate_file: Path, key_file: Path) -> ssl.SSLContext:
+    """A client context for the hub: trusts only the hub CA and presents an identity's certificate."""
+    context = ssl.create_default_context(cafile=str(ca_file))
+    context.load_cert_chain(str(certificate_file), str(key_file))
+    return context
+
+
+@dataclass(frozen=True)
+class HubConnection:
+    url: str
+    ca_file: Path
+    certificate_file: Path
+    key_file: Path
+
+    def ssl_context(self) -> ssl.SSLContext:
+        return client_ssl_context(self.ca_file, self.certificate_file, self.key_file)

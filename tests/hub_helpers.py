@@ -5,8 +5,7 @@ import subprocess
 
 import httpx
 
-from headwater.producers.connection import MtlsConnection
-from headwater.registry.api.tls import client_ssl_context
+from headwater.producers.connection import MtlsConnection, client_ssl_context
 from tests.conftest import RunningBroker, RunningHub
 from tests.integration.test_cli import HEADWATER
 

@@ -35,9 +35,11 @@ from headwater.local import processes
 from headwater.local.broker import LocalBroker, Report
 from headwater.local.broker_tls import CertificateFiles, ensure_identity_files
 from headwater.local.errors import LocalStackError
-from headwater.registry.api.app import API_PREFIX, create_app
+from headwater.producers.connection import client_ssl_context
+from headwater.registry.api.app import create_app
 from headwater.registry.api.deps import Readiness
-from headwater.registry.api.tls import ClientCertificateH11Protocol, client_ssl_context
+from headwater.registry.api.prefix import API_PREFIX
+from headwater.registry.api.tls import ClientCertificateH11Protocol
 from headwater.registry.ca import CertificateKind, CertificateLedger
 from headwater.registry.database import create_database_engine
 from headwater.registry.governance.gate import PolicyGate

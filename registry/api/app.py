@@ -13,6 +13,7 @@ from headwater.registry.api.deps import HubContext, Readiness, current_identity
 from headwater.registry.api.encoded_slashes import EncodedSlashMiddleware
 from headwater.registry.api.errors import install_error_handlers
 from headwater.registry.api.nul_characters import RefuseNulMiddleware
+from headwater.registry.api.prefix import API_PREFIX
 from headwater.registry.api.routes import (
     access,
     audit,
@@ -38,8 +39,6 @@ from headwater.registry.streams.kafka_access import KafkaAccess
 from headwater.registry.streams.lifecycle import StreamLifecycle
 from headwater.registry.streams.reconciler import PeriodicReconciler
 from headwater.registry.streams.registration import StreamRegistration
-
-API_PREFIX = "/api/v1"
 
 
 class ErrorPayload(BaseModel):

@@ -16,7 +16,6 @@ uvicorn internals relied on (uvicorn 0.54, `uvicorn/protocols/http/h11_impl.py`)
 
 import asyncio
 import ssl
-from pathlib import Path
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -49,10 +48,3 @@ def _with_tls_extension(app: ASGIApp, tls: TlsExtension) -> ASGIApp:
         await app(scope, receive, send)
 
     return app_with_tls
-
-
-def client_ssl_context(ca_file: Path, certificate_file: Path, key_file: Path) -> ssl.SSLContext:
-    """A client context for the hub: trusts only the hub CA and presents an identity's certificate."""
-    context = ssl.create_default_context(cafile=str(ca_file))
-    context.load_cert_chain(str(certificate_file), str(key_file))
-    return context

@@ -16,7 +16,7 @@ import pytest
 from headwater.ledger import open_ledger
 from headwater.local import hub as hub_server
 from headwater.local import processes
-from headwater.registry.api.tls import client_ssl_context
+from headwater.producers.connection import client_ssl_context
 from tests.conftest import RunningBroker
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from headwater.registry.api.tls import client_ssl_context
+from headwater.producers.connection import client_ssl_context
 
 HEADWATER = str(Path(sys.executable).parent / "headwater")
 

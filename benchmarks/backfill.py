@@ -1,0 +1,206 @@
+"""Producer SDK throughput against raw confluent-kafka, through a real local broker over mTLS.
+
+Starts a private broker and hub, registers a stream whose value is a fixed record of about 250 bytes
+with 12 fields (a union, two enums, a decimal, a timestamp), then alternates trials:
+- raw: confluent-kafka producing bytes encoded once beforehand, with the SDK's exact producer
+  configuration (linger, batch size, compression, idempotence, partitioner);
+- SDK: `StreamProducer.send(key, value)`, which encodes key and value (Avro, wire format) per record.
+Each trial ends when the broker acknowledged every record. Prints records/s and the SDK/raw ratio.
+
+Target (issue 6): the SDK reaches >= 70% of the raw rate without contract rules.
+
+    .venv/bin/python benchmarks/backfill.py [--records 100000] [--trials 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Producer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from headwater.config import LocalSettings
+from headwater.ledger import open_ledger
+from headwater.local import processes
+from headwater.local.stack import LocalStack
+from headwater.producers.connection import HubConnection, MtlsConnection
+from headwater.producers.hub import open_hub
+from headwater.producers.stream_producer import ProducerTuning, StreamProducer, producer_config
+
+TARGET_RATIO = 0.70
+DOMAIN = "bench"
+STREAM = f"{DOMAIN}.payment"
+
+KEY_SCHEMA = {
+    "type": "record",
+    "name": "PaymentKey",
+    "namespace": "bench",
+    "fields": [{"name": "payment_id", "type": "string", "doc": "The payment."}],
+}
+VALUE_SCHEMA = {
+    "type": "record",
+    "name": "Payment",
+    "namespace": "bench",
+    "fields": [
+        {"name": "payment_id", "type": "string", "doc": "The payment."},
+        {"name": "account_id", "type": "string", "doc": "The paying account."},
+        {"name": "counterparty_id", "type": "string", "doc": "Who is paid."},
+        {
+            "name": "amount",
+            "type": {"type": "bytes", "logicalType": "decimal", "precision": 18, "scale": 2},
+            "doc": "Amount in the currency.",
+        },
+        {
+            "name": "currency",
+            "type": {"type": "enum", "name": "Currency", "symbols": ["EUR", "GBP", "USD", "JPY"]},
+            "doc": "ISO currency.",
+        },
+        {
+            "name": "status",
+            "type": {"type": "enum", "name": "Status", "symbols": ["PENDING", "SETTLED", "FAILED"]},
+            "doc": "Where the payment is.",
+        },
+        {"name": "reference", "type": ["null", "string"], "default": None, "doc": "The payer's reference."},
+        {
+            "name": "created_at",
+            "type": {"type": "long", "logicalType": "timestamp-millis"},
+            "doc": "When it was created.",
+        },
+        {"name": "updated_at_ms", "type": "long", "doc": "When it last changed, epoch milliseconds."},
+        {"name": "fee_minor", "type": "long", "doc": "Fee in minor units."},
+        {"name": "channel", "type": "string", "doc": "Where it came from."},
+        {"name": "description", "type": "string", "doc": "What the payer wrote."},
+    ],
+}
+
+
+def payment(number: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    payment_id = f"pay-{number:012d}-7d3c9a0e-4b1f-4c4e-9f3a"
+    value = {
+        "payment_id": payment_id,
+        "account_id": f"acc-{number % 50_000:010d}-1f2e3d4c5b6a",
+        "counterparty_id": f"cp-{number % 7_919:010d}-a1b2c3d4e5f6",
+        "amount": Decimal(number % 1_000_000) / 100,
+        "currency": ("EUR", "GBP", "USD", "JPY")[number % 4],
+        "status": ("PENDING", "SETTLED", "FAILED")[number % 3],
+        "reference": None if number % 5 == 0 else f"invoice {number}",
+        "created_at": datetime(2026, 11, 25, 12, 0, tzinfo=UTC),
+        "updated_at_ms": 1_795_000_000_000 + number,
+        "fee_minor": number % 250,
+        "channel": "mobile-app",
+        "description": "Monthly rent for the flat at 12 Example Street, second floor, November 2026 (paid late).",
+    }
+    return {"payment_id": payment_id}, value
+
+
+def start_stack(root: Path, console: Console) -> tuple[HubConnection, MtlsConnection, LocalStack]:
+    settings = LocalSettings(
+        state_dir=root / "state",
+        kafka_port=processes.free_port(),
+        controller_port=processes.free_port(),
+        hub_port=processes.free_port(),
+    )
+    stack = LocalStack(settings)
+    status = stack.up(lambda line: console.print(f"  {line}"))
+    assert status.hub_url is not None
+    admin = stack.broker.admin_connection()
+    admin_hub = HubConnection(status.hub_url, admin.ca_file, admin.certificate_file, admin.key_file)
+    with open_hub(admin_hub) as hub:
+        hub.post("/domains", {"name": DOMAIN, "owning_team": "payments", "contact": "p@example.com"})
+    issued = open_ledger(settings).issue(f"{DOMAIN}-publisher", DOMAIN)
+    certificate, key = issued.write(root / "identity")
+    identity_hub = HubConnection(status.hub_url, admin.ca_file, certificate, key)
+    with open_hub(identity_hub) as hub:
+        hub.post(
+            "/streams",
+            {
+                "name": STREAM,
+                "description": "Latest state of every payment.",
+                "owner_team": "payments",
+                "contact": "p@example.com",
+                "partitions": 6,
+                "key_schema": json.dumps(KEY_SCHEMA),
+                "value_schema": json.dumps(VALUE_SCHEMA),
+            },
+        )
+    return identity_hub, MtlsConnection(admin.bootstrap_servers, admin.ca_file, certificate, key), stack
+
+
+def raw_trial(kafka: MtlsConnection, encoded: list[tuple[bytes, bytes]]) -> float:
+    producer = Producer(producer_config(kafka, ProducerTuning(), **{"delivery.report.only.error": True}))
+    started = time.perf_counter()
+    for key, value in encoded:
+        while True:
+            try:
+                producer.produce(STREAM, value, key)
+            except BufferError:
+                producer.poll(0.05)
+                continue
+            break
+        producer.poll(0)
+    remaining = producer.flush(120)
+    elapsed = time.perf_counter() - started
+    assert remaining == 0, f"{remaining} records not acknowledged"
+    return len(encoded) / elapsed
+
+
+def sdk_trial(hub: HubConnection, kafka: MtlsConnection, records: list[tuple[dict[str, Any], dict[str, Any]]]) -> float:
+    producer = StreamProducer.open(STREAM, hub, kafka)
+    started = time.perf_counter()
+    for key, value in records:
+        producer.send(key, value)
+    producer.flush(120)
+    return len(records) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--trials", type=int, default=3)
+    arguments = parser.parse_args()
+    console = Console()
+    records = [payment(number) for number in range(arguments.records)]
+    with tempfile.TemporaryDirectory(prefix="headwater-bench-backfill-") as folder:
+        console.print("Starting a private broker and hub")
+        hub, kafka, stack = start_stack(Path(folder), console)
+        try:
+            schemas = StreamProducer.open(STREAM, hub, kafka).schemas
+            encoded = [(schemas.key.encode(key), schemas.value.encode(value)) for key, value in records]
+            size = statistics.mean(len(value) for _, value in encoded)
+            rates: dict[str, list[float]] = {"raw confluent-kafka (pre-encoded)": [], "SDK (encode + send)": []}
+            with Progress(console=console) as progress:
+                task = progress.add_task("trials", total=2 * arguments.trials)
+                for _ in range(arguments.trials):
+                    rates["raw confluent-kafka (pre-encoded)"].append(raw_trial(kafka, encoded))
+                    progress.advance(task)
+                    rates["SDK (encode + send)"].append(sdk_trial(hub, kafka, records))
+                    progress.advance(task)
+        finally:
+            stack.down(purge=True)
+    raw = statistics.median(rates["raw confluent-kafka (pre-encoded)"])
+    table = Table(title=f"{arguments.records:,} records of {size:.0f} bytes (value), {arguments.trials} trials each")
+    for column in ("producer", "median records/s", "trials", "ratio to raw"):
+        table.add_column(column, justify="right")
+    for label, values in rates.items():
+        median = statistics.median(values)
+        trials = ", ".join(f"{value:,.0f}" for value in values)
+        table.add_row(label, f"{median:,.0f}", trials, f"{median / raw:.2f}")
+    console.print(table)
+    ratio = statistics.median(rates["SDK (encode + send)"]) / raw
+    verdict = "met" if ratio >= TARGET_RATIO else "NOT met"
+    console.print(f"target: SDK >= {TARGET_RATIO:.0%} of the raw rate without contract rules: {verdict} ({ratio:.2f})")
+    console.print("contract rules: not implemented yet, so no 'with rules' figure")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Encode and decode one schema version's records: an Avro body framed with the schema id.
+
+Encoding is strict: a record with a field the schema does not know, or without a field that has no
+default, is refused rather than silently trimmed or filled in (that would lose data unnoticed).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import fastavro
+from fastavro.validation import ValidationError, validate
+
+from headwater.producers.errors import RecordRejectedError
+from headwater.producers.wire_format import frame, unframe
+
+_SHOWN_VALUE_CHARS = 60
+
+
+class RecordCodec:
+    def __init__(self, stream: str, role: str, schema_id: int, schema_text: str) -> None:
+        self.stream, self.role, self.schema_id = stream, role, schema_id
+        self._schema = fastavro.parse_schema(json.loads(schema_text))
+        self._header = frame(schema_id, b"")
+
+    def encode(self, record: object) -> bytes:
+        buffer = io.BytesIO()
+        buffer.write(self._header)
+        try:
+            fastavro.schemaless_writer(buffer, self._schema, record, strict_allow_default=True)
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as error:
+            raise RecordRejectedError(self.stream, self.role, self._problems(record, error)) from None
+        return buffer.getvalue()
+
+    def decode(self, message: bytes) -> Any:
+        """The record of a framed message written with this codec's schema."""
+        _, body = unframe(message)
+        return fastavro.schemaless_reader(io.BytesIO(body), self._schema, None)
+
+    def _problems(self, record: object, error: Exception) -> list[str]:
+        # The writer stops at the first problem and does not always name the field; the validator
+        # names every field with its value, so it explains what the writer refused.
+        try:
+            validate(record, self._schema, raise_errors=True)
+        except ValidationError as invalid:
+            return [
+                f"{f'field {problem.field}' if problem.field else 'the record'} = {_shown(problem.datum)} "
+                f"is not {_type_name(problem.schema)}"
+                for problem in invalid.errors
+            ]
+        return [str(error)]
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN_VALUE_CHARS else f"{text[:_SHOWN_VALUE_CHARS]}..."
+
+
+def _type_name(schema: object) -> str:
+    if isinstance(schema, dict):
+        kind = schema.get("type")
+        if kind == "enum":
+            return f"one of the symbols {schema.get('symbols')}"
+        return f"a {schema.get('logicalType') or kind}" + (f" '{schema['name']}'" if "name" in schema else "")
+    if isinstance(schema, list):
+        return "any of " + ", ".join(_type_name(branch) for branch in schema)
+    return f"a {schema}"

@@ -1,0 +1,56 @@
+"""What the producer SDK refuses, each saying what is wrong and what to do."""
+
+from __future__ import annotations
+
+from headwater.registry.errors import RegistryError
+
+
+class ProducerError(RegistryError):
+    """Base of the SDK's errors (a RegistryError, so the CLI prints it as one line)."""
+
+
+class RecordRejectedError(ProducerError):
+    """A record does not match its schema; nothing was sent."""
+
+    def __init__(self, stream: str, role: str, problems: list[str]) -> None:
+        self.stream, self.role, self.problems = stream, role, problems
+        listed = "; ".join(problems)
+        super().__init__(f"The {role} does not match the schema of '{stream}', so nothing was sent: {listed}")
+
+
+class KeyRequiredError(ProducerError):
+    def __init__(self, stream: str) -> None:
+        super().__init__(
+            f"Records of '{stream}' need a key: a compacted stream keeps the latest record per key, and "
+            "the broker refuses keyless records. Pass the entity's key."
+        )
+
+
+class NotAStreamMessageError(ProducerError):
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"Not a Confluent wire-format message ({problem}): expected magic byte 0 and a schema id.")
+
+
+class StreamNotWritableError(ProducerError):
+    def __init__(self, stream: str, state: str) -> None:
+        super().__init__(f"'{stream}' is {state}: it takes no new records. Ask its owner which stream replaced it.")
+
+
+class DeliveryFailedError(ProducerError):
+    """Records the broker did not acknowledge; none is reported as sent."""
+
+    def __init__(self, stream: str, failed: int, first_error: str) -> None:
+        self.failed = failed
+        super().__init__(
+            f"{failed} record(s) of '{stream}' were not delivered (first error: {first_error}); "
+            "send them again: under compaction a resent record is harmless."
+        )
+
+
+class FlushTimeoutError(ProducerError):
+    def __init__(self, stream: str, pending: int, timeout_s: float) -> None:
+        self.pending = pending
+        super().__init__(
+            f"{pending} record(s) of '{stream}' were still unacknowledged after {timeout_s:g} s; "
+            "check that the broker is reachable, then flush again."
+        )

@@ -1,0 +1,164 @@
+"""Publish a catalog stream's records: keyed, Avro in the Confluent wire format, idempotent, partitioned
+exactly as the Java client partitions keyed records.
+
+    with StreamProducer.open("payments.order", hub, kafka) as orders:
+        orders.send({"order_id": "o-1"}, {"order_id": "o-1", ...})
+        orders.delete({"order_id": "o-0"})          # a tombstone: compaction forgets the key
+    # leaving the block flushes: every record acknowledged by the broker, or DeliveryFailedError
+
+The schemas come from the hub: the stream's key schema (frozen, so a key always encodes to the same
+bytes and lands in the same partition) and the latest version of its value schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Final, Self
+
+from confluent_kafka import KafkaError, Message, Producer
+
+from headwater.producers.avro_records import RecordCodec
+from headwater.producers.connection import HubConnection, MtlsConnection
+from headwater.producers.errors import (
+    DeliveryFailedError,
+    FlushTimeoutError,
+    KeyRequiredError,
+    StreamNotWritableError,
+)
+from headwater.producers.hub import HubClient, open_hub
+
+_UNWRITABLE_STATES: Final = ("PENDING", "DELETED")
+_QUEUE_FULL_WAIT_S: Final = 0.05
+_SERVE_REPORTS_EVERY: Final = 1000
+
+
+@dataclass(frozen=True)
+class ProducerTuning:
+    """Batching and compression; the defaults reach the throughput benchmarks/backfill.py measures."""
+
+    linger_ms: int = 20
+    batch_bytes: int = 1_000_000
+    compression: str = "lz4"
+    queue_max_records: int = 500_000
+
+
+@dataclass(frozen=True)
+class StreamSchemas:
+    """What the hub says about a stream when a producer opens it."""
+
+    stream: str
+    partitions: int
+    key: RecordCodec
+    value: RecordCodec
+
+
+def fetch_stream_schemas(hub: HubClient, stream: str) -> StreamSchemas:
+    detail = hub.get(f"/streams/{stream}")
+    state = detail["summary"]["state"]
+    if state in _UNWRITABLE_STATES:
+        raise StreamNotWritableError(stream, state)
+    codecs = {}
+    for role in ("key", "value"):
+        latest = hub.get_registry(f"/subjects/{detail[f'{role}_subject']}/versions/latest")
+        codecs[role] = RecordCodec(stream, role, latest["id"], latest["schema"])
+    return StreamSchemas(stream, detail["summary"]["partitions"], codecs["key"], codecs["value"])
+
+
+def producer_config(kafka: MtlsConnection, tuning: ProducerTuning, **extra: object) -> dict[str, object]:
+    return kafka.client_config(
+        **{
+            # Every record is acknowledged by all in-sync replicas, once, in order per partition.
+            "acks": "all",
+            "enable.idempotence": True,
+            # murmur2 of the key bytes, positive, modulo the partition count: the Java client's default
+            # for keyed records, so Java and Python producers agree on a key's partition.
+            "partitioner": "murmur2_random",
+            "linger.ms": tuning.linger_ms,
+            "batch.size": tuning.batch_bytes,
+            "compression.type": tuning.compression,
+            "queue.buffering.max.messages": tuning.queue_max_records,
+            **extra,
+        }
+    )
+
+
+class StreamProducer:
+    def __init__(self, schemas: StreamSchemas, kafka: MtlsConnection, tuning: ProducerTuning | None = None) -> None:
+        self.schemas = schemas
+        # Reports only for failures: a Python callback per acknowledged record cost about a third of
+        # the throughput (benchmarks/backfill.py); success is what flush() confirms.
+        config = producer_config(
+            kafka, tuning or ProducerTuning(), on_delivery=self._delivered, **{"delivery.report.only.error": True}
+        )
+        self._producer = Producer(config)
+        self._failed = 0
+        self._first_error: str | None = None
+        self._unserved = 0
+
+    @classmethod
+    def open(cls, stream: str, hub: HubConnection, kafka: MtlsConnection, tuning: ProducerTuning | None = None) -> Self:
+        with open_hub(hub) as client:
+            return cls(fetch_stream_schemas(client, stream), kafka, tuning)
+
+    @property
+    def stream(self) -> str:
+        return self.schemas.stream
+
+    def send(self, key: object, value: Mapping[str, Any]) -> None:
+        """Queue one record; raises RecordRejectedError (nothing queued) if either part misfits its schema."""
+        self._produce(self._key_bytes(key), self.schemas.value.encode(value))
+
+    def delete(self, key: object) -> None:
+        """Queue a tombstone: compaction removes the key after `delete.retention.ms`."""
+        self._produce(self._key_bytes(key), None)
+
+    def flush(self, timeout_s: float = 60.0) -> None:
+        """Wait until the broker acknowledged every queued record; raise if any was not delivered."""
+        pending = self._producer.flush(timeout_s)
+        if pending:
+            raise FlushTimeoutError(self.stream, pending, timeout_s)
+        if self._failed:
+            failed, first_error = self._failed, self._first_error or "unknown"
+            self._failed, self._first_error = 0, None
+            raise DeliveryFailedError(self.stream, failed, first_error)
+
+    def close(self, timeout_s: float = 60.0) -> None:
+        self.flush(timeout_s)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if kind is None:
+            self.close()
+        else:
+            # Deliver what was queued before the failure, without hiding the failure itself.
+            self._producer.flush(10)
+
+    def _key_bytes(self, key: object) -> bytes:
+        if key is None:
+            raise KeyRequiredError(self.stream)
+        return self.schemas.key.encode(key)
+
+    def _produce(self, key: bytes, value: bytes | None) -> None:
+        while True:
+            try:
+                self._producer.produce(self.stream, value, key)
+            except BufferError:
+                # The local queue is full: serve delivery reports until there is room again.
+                self._producer.poll(_QUEUE_FULL_WAIT_S)
+                continue
+            break
+        self._unserved += 1
+        if self._unserved >= _SERVE_REPORTS_EVERY:
+            self._unserved = 0
+            self._producer.poll(0)
+
+    def _delivered(self, error: KafkaError | None, _message: Message) -> None:
+        if error is not None:
+            self._failed += 1
+            self._first_error = self._first_error or f"{error.name()}: {error.str()}"
