@@ -92,23 +92,20 @@ class _Builder:
                 return f"{pad}append({table}[{value}])\n"
             size = int(schema["size"])
             return f"{pad}if type({value}) is not bytes or len({value}) != {size}: raise Defer\n{pad}append({value})\n"
-        if kind == "array":
+        if kind in ("array", "map"):
             item = self._name("item")
-            inner = self.write(schema["items"], item, depth + 2, namespace)
+            inner = self.write(schema["items" if kind == "array" else "values"], item, depth + 2, namespace)
+            if kind == "array":
+                container, loop, key_code = "list", f"for {item} in {value}:", ""
+            else:
+                key = self._name("key")
+                container, loop = "dict", f"for {key}, {item} in {value}.items():"
+                key_code = f"{pad}        _bytes(append, {key}.encode())\n"
+            # One block holding every item, then the empty block that ends the array or map.
             return (
-                f"{pad}if type({value}) is not list: raise Defer\n"
+                f"{pad}if type({value}) is not {container}: raise Defer\n"
                 f"{pad}if {value}:\n{pad}    append(_long(len({value})))\n"
-                f"{pad}    for {item} in {value}:\n{inner}"
-                f'{pad}append(b"\\x00")\n'
-            )
-        if kind == "map":
-            key, item = self._name("key"), self._name("item")
-            inner = self.write(schema["values"], item, depth + 2, namespace)
-            return (
-                f"{pad}if type({value}) is not dict: raise Defer\n"
-                f"{pad}if {value}:\n{pad}    append(_long(len({value})))\n"
-                f"{pad}    for {key}, {item} in {value}.items():\n"
-                f"{pad}        _bytes(append, {key}.encode())\n{inner}"
+                f"{pad}    {loop}\n{key_code}{inner}"
                 f'{pad}append(b"\\x00")\n'
             )
         raise Defer(f"type {kind}")
