@@ -36,6 +36,14 @@ class StreamNotWritableError(ProducerError):
         super().__init__(f"'{stream}' is {state}: it takes no new records. Ask its owner which stream replaced it.")
 
 
+class IdentityFilesDifferError(ProducerError):
+    def __init__(self, hub_certificate: object, kafka_certificate: object) -> None:
+        super().__init__(
+            f"The hub connection uses {hub_certificate} but the Kafka connection {kafka_certificate}: "
+            "give both the same identity's files, which the producer renews in place before they expire."
+        )
+
+
 class DeliveryFailedError(ProducerError):
     """Records the broker did not acknowledge; none is reported as sent."""
 

@@ -24,10 +24,12 @@ from headwater.producers.connection import HubConnection, MtlsConnection
 from headwater.producers.errors import (
     DeliveryFailedError,
     FlushTimeoutError,
+    IdentityFilesDifferError,
     KeyRequiredError,
     StreamNotWritableError,
 )
 from headwater.producers.hub import HubClient, open_hub
+from headwater.producers.renewal import CertificateRenewal
 
 _UNWRITABLE_STATES: Final = ("PENDING", "DELETED")
 _QUEUE_FULL_WAIT_S: Final = 0.05
@@ -85,22 +87,32 @@ def producer_config(kafka: MtlsConnection, tuning: ProducerTuning, **extra: obje
 
 
 class StreamProducer:
-    def __init__(self, schemas: StreamSchemas, kafka: MtlsConnection, tuning: ProducerTuning | None = None) -> None:
+    def __init__(
+        self,
+        schemas: StreamSchemas,
+        kafka: MtlsConnection,
+        tuning: ProducerTuning | None = None,
+        renewal: CertificateRenewal | None = None,
+    ) -> None:
         self.schemas = schemas
-        # Reports only for failures: a Python callback per acknowledged record cost about a third of
-        # the throughput (benchmarks/backfill.py); success is what flush() confirms.
-        config = producer_config(
-            kafka, tuning or ProducerTuning(), on_delivery=self._delivered, **{"delivery.report.only.error": True}
-        )
-        self._producer = Producer(config)
+        self._kafka, self._tuning, self._renewal = kafka, tuning or ProducerTuning(), renewal
+        self._producer = self._connect()
         self._failed = 0
         self._first_error: str | None = None
         self._unserved = 0
 
     @classmethod
     def open(cls, stream: str, hub: HubConnection, kafka: MtlsConnection, tuning: ProducerTuning | None = None) -> Self:
+        """A producer of `stream` that renews its certificate (the files `hub` and `kafka` share) in time."""
+        if (hub.certificate_file, hub.key_file) != (kafka.certificate_file, kafka.key_file):
+            raise IdentityFilesDifferError(hub.certificate_file, kafka.certificate_file)
         with open_hub(hub) as client:
-            return cls(fetch_stream_schemas(client, stream), kafka, tuning)
+            return cls(fetch_stream_schemas(client, stream), kafka, tuning, CertificateRenewal(hub))
+
+    @property
+    def renewals(self) -> int:
+        """How many times the certificate was renewed while producing."""
+        return self._renewal.renewals if self._renewal is not None else 0
 
     @property
     def stream(self) -> str:
@@ -144,7 +156,26 @@ class StreamProducer:
             raise KeyRequiredError(self.stream)
         return self.schemas.key.encode(key)
 
+    def _connect(self) -> Producer:
+        # Reports only for failures: a Python callback per acknowledged record cost about a third of
+        # the throughput (benchmarks/backfill.py); success is what flush() confirms.
+        config = producer_config(
+            self._kafka, self._tuning, on_delivery=self._delivered, **{"delivery.report.only.error": True}
+        )
+        return Producer(config)
+
+    def _renew_certificate(self) -> None:
+        assert self._renewal is not None
+        if not self._renewal.renew():
+            return
+        # Every record queued under the old certificate is acknowledged before the producer that holds
+        # it goes: nothing is lost, and nothing is sent twice.
+        self.flush()
+        self._producer = self._connect()
+
     def _produce(self, key: bytes, value: bytes | None) -> None:
+        if self._renewal is not None and self._renewal.due():
+            self._renew_certificate()
         while True:
             try:
                 self._producer.produce(self.stream, value, key)

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from headwater.cli.context import settings_of
 from headwater.cli.hub_client import hub_client
-from headwater.cli.issued_files import write_issued_certificate
+from headwater.producers.identity_files import write_issued_certificate
 
 access_app = typer.Typer(help="Read access to streams: request, decide, revoke.", no_args_is_help=True)
 identities_app = typer.Typer(help="Service identities of a domain: issue, renew, revoke.", no_args_is_help=True)

@@ -12,9 +12,9 @@ from rich.table import Table
 
 from headwater.cli.context import settings_of
 from headwater.cli.hub_client import hub_client
-from headwater.cli.issued_files import write_issued_certificate
 from headwater.cli.progress import steps
 from headwater.cli.spec_file import load_stream_definition
+from headwater.producers.identity_files import write_issued_certificate
 
 domains_app = typer.Typer(help="Business domains: the first part of stream names.", no_args_is_help=True)
 streams_app = typer.Typer(help="Register, find and inspect domain streams.", no_args_is_help=True)

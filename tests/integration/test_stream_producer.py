@@ -2,6 +2,7 @@
 deserializer, tombstones, bad records refused before anything is sent, non-owners refused by the
 broker, and partitions identical to the Java producer's for the same key bytes."""
 
+import shutil
 import subprocess
 import time
 import uuid
@@ -29,9 +30,12 @@ from headwater.producers.errors import (
 from headwater.producers.hub import HubRefusedError
 from headwater.producers.stream_producer import StreamProducer
 from headwater.producers.wire_format import unframe
+from headwater.registry.ca import CertificateKind
 from tests.conftest import IdentityFactory, RunningBroker, RunningHub
 from tests.hub_helpers import hub_http_client
+from tests.integration.test_broker_security import REFUSED_CERTIFICATE_ALERTS
 from tests.integration.test_stream_registration import spec
+from tests.kafka_helpers import tls_refusal
 
 JAVA_PROBE = Path(__file__).parents[1] / "java" / "PartitionProbe.java"
 
@@ -216,3 +220,44 @@ def test_partitions_equal_the_java_producers_for_every_key(
         differing = [key.hex() for key in sdk if sdk[key] != java[key]]
         assert not differing, f"{len(differing)} of 10,000 keys differ on {count} partitions, e.g. {differing[:3]}"
         assert len(set(sdk.values())) == count  # the keys spread over every partition
+
+
+def test_the_certificate_is_renewed_mid_run_without_losing_or_repeating_a_record(
+    shared_hub: RunningHub, shared_broker: RunningBroker, team: MtlsConnection, tmp_path: Path
+) -> None:
+    domain = _domain_of(team, shared_hub)
+    lifetime = timedelta(seconds=45)
+    start = datetime.now(UTC) - timedelta(seconds=1)
+    owner = shared_broker.ledger.issue(
+        f"renewing-{uuid.uuid4().hex[:8]}", domain, CertificateKind.CLIENT, lifetime, start
+    )
+    certificate_file, key_file = owner.write(tmp_path / "owner")
+    kafka = MtlsConnection(shared_broker.bootstrap_servers, shared_broker.settings.ca_file, certificate_file, key_file)
+    stream = _register(shared_hub, kafka, "renewed")
+    old_files = tmp_path / "old"
+    old_files.mkdir()
+    old = MtlsConnection(
+        kafka.bootstrap_servers,
+        kafka.ca_file,
+        Path(shutil.copy(certificate_file, old_files)),
+        Path(shutil.copy(key_file, old_files)),
+    )
+
+    # 10,000 records paced over about 36 s: the producer renews after 2/3 of the 45 s lifetime (30 s).
+    with StreamProducer.open(stream, _hub(shared_hub, kafka), kafka) as producer:
+        for batch in range(40):
+            for number in range(batch * 250, (batch + 1) * 250):
+                producer.send(*_order(number))
+            time.sleep(0.9)
+        assert producer.renewals == 1
+
+    assert certificate_file.read_bytes() != old.certificate_file.read_bytes()
+    records = _read_all(shared_broker.admin_connection, stream, 3)
+    keys = [producer.schemas.key.decode(key)["order_id"] for _, key, _ in records]
+    assert len(keys) == 10_000 and set(keys) == {f"order-{number}" for number in range(10_000)}  # each exactly once
+
+    time.sleep(max(0.0, (start + lifetime - datetime.now(UTC)).total_seconds() + 2))
+    port = int(shared_broker.bootstrap_servers.rsplit(":", 1)[1])
+    assert tls_refusal(port, old, str(old.ca_file)) in REFUSED_CERTIFICATE_ALERTS
+    with StreamProducer.open(stream, _hub(shared_hub, kafka), kafka) as producer:  # the renewed files work
+        producer.send(*_order(10_000))
