@@ -1,6 +1,8 @@
-"""The end-to-end demo on embedded defaults: a local broker, an identity, a stream topic it owns,
-records produced and read back over mTLS, and a write the broker refuses."""
+"""The end-to-end demo on embedded defaults: the local broker and hub, a domain and its stream
+registered through the catalog, records published with the producer SDK over mTLS and replayed from the
+stream's history, and a write the broker refuses."""
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,14 +15,23 @@ from headwater.config import LocalSettings
 from headwater.ledger import open_ledger
 from headwater.local.errors import LocalStackError
 from headwater.local.stack import LocalStack
-from headwater.producers.connection import MtlsConnection
-from headwater.registry.kafka_acls import consumer_bindings, consumer_group_prefix, create_acls, producer_bindings
+from headwater.producers.connection import HubConnection, MtlsConnection
+from headwater.producers.hub import HubClient, HubRefusedError, open_hub
+from headwater.producers.stream_producer import StreamProducer, StreamSchemas
 from headwater.registry.kafka_topics import create_stream_topic
 
 DEMO_IDENTITY = "demo-svc"
 DEMO_DOMAIN = "demo"
-DEMO_TOPIC = "demo.greetings"
+DEMO_STREAM = "demo.greetings"
 FOREIGN_TOPIC = "other.secrets"
+_ALREADY_EXISTS = (40930, 40931)  # the stream or the domain, from an earlier run of the demo
+_GREETING = {
+    "type": "record",
+    "name": "Greeting",
+    "namespace": "demo",
+    "doc": "What each person was last told.",
+    "fields": [{"name": "text", "type": "string", "doc": "The greeting."}],
+}
 
 
 @dataclass(frozen=True)
@@ -33,61 +44,74 @@ class DemoResult:
 
 def run_demo(settings: LocalSettings, report: Callable[[str], None]) -> DemoResult:
     stack = LocalStack(settings)
-    status = stack.up(report).broker
+    status = stack.up(report)
     broker = stack.broker
-    admin_connection = broker.admin_connection()
-    admin = AdminClient(admin_connection.client_config())
+    admin = broker.admin_connection()
+    assert status.hub_url is not None  # up() waits until the hub answers
 
     report(f"Issuing identity {DEMO_IDENTITY} in domain {DEMO_DOMAIN}")
     issued = open_ledger(settings).issue(DEMO_IDENTITY, DEMO_DOMAIN)
     certificate_file, key_file = issued.write(broker.identities_dir)
-    identity = MtlsConnection(admin_connection.bootstrap_servers, admin_connection.ca_file, certificate_file, key_file)
+    identity = MtlsConnection(admin.bootstrap_servers, admin.ca_file, certificate_file, key_file)
+    identity_hub = HubConnection(status.hub_url, admin.ca_file, certificate_file, key_file)
 
-    report(f"Creating compacted topic {DEMO_TOPIC} and granting it to {DEMO_IDENTITY}")
-    for topic in (DEMO_TOPIC, FOREIGN_TOPIC):
-        create_stream_topic(admin, topic, partitions=3)
-    create_acls(admin, producer_bindings(DEMO_IDENTITY, DEMO_TOPIC) + consumer_bindings(DEMO_IDENTITY, DEMO_TOPIC))
+    report(f"Registering the stream {DEMO_STREAM} in the catalog as {DEMO_IDENTITY}")
+    with open_hub(HubConnection(status.hub_url, admin.ca_file, admin.certificate_file, admin.key_file)) as hub:
+        _unless_exists(hub, "/domains", {"name": DEMO_DOMAIN, "owning_team": "demo", "contact": "demo@example.com"})
+    with open_hub(identity_hub) as hub:
+        _unless_exists(hub, "/streams", _stream_spec())
 
-    report("Producing three records over mTLS")
+    report("Publishing three records with the producer SDK over mTLS")
     keys = ["alice", "bob", "carol"]
-    producer = Producer(identity.client_config(**{"enable.idempotence": True, "acks": "all"}))
-    failures: list[KafkaError] = []
-    for key in keys:
-        producer.produce(
-            DEMO_TOPIC,
-            key=key,
-            value=f"hello {key}",
-            on_delivery=lambda error, _message: failures.append(error) if error else None,
-        )
-    if producer.flush(30) != 0 or failures:
-        reason = failures[0].str() if failures else "not delivered within 30 s"
-        raise LocalStackError(f"Producing to {DEMO_TOPIC} failed: {reason}.")
+    with StreamProducer.open(DEMO_STREAM, identity_hub, identity) as producer:
+        for key in keys:
+            producer.send(key, {"text": f"hello {key}"})
 
-    report("Reading them back")
-    records = _read_history(identity, DEMO_TOPIC)
+    report("Replaying the stream's history from offset 0")
+    records = _read_history(admin, DEMO_STREAM, producer.schemas)
 
     report(f"Trying to write to {FOREIGN_TOPIC}, which {DEMO_IDENTITY} was not granted")
+    create_stream_topic(AdminClient(admin.client_config()), FOREIGN_TOPIC, partitions=3)
     errors: list[KafkaError] = []
-    producer.produce(FOREIGN_TOPIC, key="x", value="y", on_delivery=lambda error, _: errors.append(error))
-    producer.flush(30)
+    foreign = Producer(identity.client_config(**{"enable.idempotence": True, "acks": "all"}))
+    foreign.produce(FOREIGN_TOPIC, key="x", value="y", on_delivery=lambda error, _: errors.append(error))
+    foreign.flush(30)
     return DemoResult(
-        bootstrap_servers=status.bootstrap_servers or "",
+        bootstrap_servers=status.broker.bootstrap_servers or "",
         identity_certificate=certificate_file,
         records_read=records,
         foreign_write_error=errors[0].name() if errors and errors[0] else "none (unexpected)",
     )
 
 
-def _read_history(identity: MtlsConnection, topic: str, timeout_s: float = 60.0) -> list[tuple[str, str, int]]:
+def _stream_spec() -> dict[str, object]:
+    return {
+        "name": DEMO_STREAM,
+        "description": "The latest greeting for each person.",
+        "owner_team": "demo",
+        "contact": "demo@example.com",
+        "partitions": 3,
+        "key_schema": json.dumps("string"),
+        "value_schema": json.dumps(_GREETING),
+    }
+
+
+def _unless_exists(hub: HubClient, path: str, body: dict[str, object]) -> None:
+    try:
+        hub.post(path, body)
+    except HubRefusedError as refused:
+        if refused.hub_error_code not in _ALREADY_EXISTS:
+            raise
+
+
+def _read_history(
+    reader: MtlsConnection, topic: str, schemas: StreamSchemas, timeout_s: float = 60.0
+) -> list[tuple[str, str, int]]:
     """Replay every partition from its first offset to its end (no consumer group join): the latest
     value per key, as a job rebuilding its state from the stream would see it."""
     consumer = Consumer(
-        identity.client_config(
-            **{
-                "group.id": f"{consumer_group_prefix(DEMO_IDENTITY)}demo",
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
-            }
+        reader.client_config(
+            **{"group.id": "headwater-demo", "enable.auto.commit": False, "enable.partition.eof": True}
         )
     )
     try:
@@ -109,7 +133,8 @@ def _read_history(identity: MtlsConnection, topic: str, timeout_s: float = 60.0)
             elif error is not None:
                 raise LocalStackError(f"Reading {topic} back failed: {error.str()}")
             else:
-                latest[message.key().decode()] = (message.value().decode(), message.partition())
+                value = schemas.value.decode(message.value())["text"]
+                latest[schemas.key.decode(message.key())] = (value, message.partition())
     finally:
         consumer.close()
     return [(key, value, partition) for key, (value, partition) in sorted(latest.items())]

@@ -6,16 +6,16 @@ from rich.table import Table
 
 from headwater.cli.context import settings_of
 from headwater.cli.progress import steps
-from headwater.demo import DEMO_IDENTITY, DEMO_TOPIC, FOREIGN_TOPIC, run_demo
+from headwater.demo import DEMO_IDENTITY, DEMO_STREAM, FOREIGN_TOPIC, run_demo
 
 console = Console()
 
 
 def run(context: typer.Context) -> None:
-    """Start the local broker, issue an identity, grant it a topic, produce and read back over mTLS."""
+    """Start the local broker and hub, register a stream, publish with the SDK and replay its history."""
     with steps(console, "Running the demo") as report:
         result = run_demo(settings_of(context), report)
-    table = Table("key", "value", "partition", title=f"{DEMO_TOPIC} read back as {DEMO_IDENTITY} over mTLS")
+    table = Table("key", "value", "partition", title=f"{DEMO_STREAM} replayed from offset 0 over mTLS")
     for key, value, partition in result.records_read:
         table.add_row(key, value, str(partition))
     console.print(table)

@@ -113,6 +113,10 @@ def test_demo_produces_and_reads_back_over_mtls(tmp_path: Path) -> None:
         for key in ("alice", "bob", "carol"):
             assert re.search(rf"{key}\s+.\s+hello {key}", result.stdout), result.stdout
         assert "refused by the broker (TOPIC_AUTHORIZATION_FAILED)" in result.stdout
+        listed = run("streams", "list", state_dir=state)
+        assert listed.returncode == 0 and "demo.greetings" in listed.stdout, listed.stderr
+        again = run("demo", state_dir=state, env={"HEADWATER_KAFKA_PORT": "0", "HEADWATER_CONTROLLER_PORT": "0"})
+        assert again.returncode == 0, again.stderr  # the registration from the first run is reused
     finally:
         run("local", "down", state_dir=state)
 
