@@ -24,12 +24,13 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-# Java 17+ and Maven run the Kafka broker (jars come from Maven Central on first use);
+# Java 17+ and Maven run the Kafka broker (jars come from Maven Central on first use); the JDK's
+# compiler runs tests/java/PartitionProbe.java (the real Java producer, in the partitioning test);
 # PostgreSQL's server binaries back the tests' private clusters. Installed from Debian if missing.
 system-deps:
-	@if command -v java >/dev/null && command -v mvn >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
-		echo "system dependencies present: java, mvn, postgresql"; \
+	@if command -v javac >/dev/null && command -v mvn >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "system dependencies present: java (JDK), mvn, postgresql"; \
 	else \
 		$(SUDO) apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless maven postgresql; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless maven postgresql; \
 	fi
