@@ -13,8 +13,9 @@ a refused rule keeps cel-expr-python's evaluator, so what a rule means is always
   index) raise `CelEvaluationError`; `&&`, `||`, `all` and `exists` absorb them as CEL does
   (`false && error` is false), through helpers used only where an operand can fail;
 - `matches` uses RE2, as CEL specifies, not Python's `re`.
-`tests/unit/policies/test_cel_python.py` checks the translation against cel-expr-python on every
-rule shipped, benchmarked or tested, over contexts built to reach each branch and each error.
+`tests/unit/policies/test_cel_python.py` checks the translation against cel-expr-python on a feature
+corpus and every CEL rule of the tests and benchmarks, over contexts built to reach each branch and
+each error.
 """
 
 from __future__ import annotations
