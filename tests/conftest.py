@@ -62,6 +62,11 @@ class RunningBroker:
     def bootstrap_servers(self) -> str:
         return self.admin_connection.bootstrap_servers
 
+    @property
+    def port(self) -> int:
+        """The mTLS listener's port, for raw TLS handshakes."""
+        return int(self.bootstrap_servers.rsplit(":", 1)[1])
+
     def admin(self) -> AdminClient:
         return AdminClient(self.admin_connection.client_config())
 

@@ -35,10 +35,6 @@ def topic(shared_broker: RunningBroker, unique_topic) -> str:
     return name
 
 
-def _port(broker: RunningBroker) -> int:
-    return int(broker.bootstrap_servers.rsplit(":", 1)[1])
-
-
 def _assert_refused_by_tls(broker: RunningBroker, connection: MtlsConnection, topic: str) -> str:
     """Produce fails (the record times out, librdkafka reports a TLS failure), and a raw TLS session
     with the same certificate is answered with an alert. Returns the alert for finer checks."""
@@ -46,11 +42,11 @@ def _assert_refused_by_tls(broker: RunningBroker, connection: MtlsConnection, to
     assert outcome.delivery_error is not None and outcome.delivery_error.code() == KafkaError._MSG_TIMED_OUT
     seen = {error.code() for error in outcome.client_errors}
     assert seen & TLS_FAILURES, f"expected a TLS refusal, the client saw {outcome.client_errors}"
-    return tls_refusal(_port(broker), connection, str(broker.settings.ca_file))
+    return tls_refusal(broker.port, connection, str(broker.settings.ca_file))
 
 
 def test_client_without_certificate_is_refused(shared_broker: RunningBroker, topic: str) -> None:
-    alert = tls_refusal(_port(shared_broker), None, str(shared_broker.settings.ca_file))
+    alert = tls_refusal(shared_broker.port, None, str(shared_broker.settings.ca_file))
     # Java answers a missing client certificate with bad_certificate, not TLS 1.3's certificate_required.
     assert alert in {"SSLV3_ALERT_BAD_CERTIFICATE", "TLSV13_ALERT_CERTIFICATE_REQUIRED"}
     errors: list[KafkaError] = []

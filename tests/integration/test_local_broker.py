@@ -23,10 +23,6 @@ def _brokers_using(broker: LocalBroker) -> list[int]:
     return [int(pid) for pid in listing if str(broker.server_properties) in processes.command_line(int(pid))]
 
 
-def _port(broker: RunningBroker) -> int:
-    return int(broker.bootstrap_servers.rsplit(":", 1)[1])
-
-
 def test_up_twice_runs_one_broker(private_broker: RunningBroker) -> None:
     first = private_broker.broker.status()
     second = private_broker.broker.up()
@@ -122,7 +118,7 @@ def test_broker_certificate_rotates_without_a_restart(private_broker: RunningBro
     topic = unique_topic("rotation")
     create_stream_topic(private_broker.admin(), topic, partitions=1)
     pid_before = broker.status().pid
-    serial_before = served_certificate(_port(private_broker), admin_connection).serial_number
+    serial_before = served_certificate(private_broker.port, admin_connection).serial_number
 
     connected_before = Producer(admin_connection.client_config(**{"acks": "all", "enable.idempotence": True}))
     errors: list[KafkaError | None] = []
@@ -132,7 +128,7 @@ def test_broker_certificate_rotates_without_a_restart(private_broker: RunningBro
     issued = broker.rotate_certificate()
 
     assert issued.serial != serial_before
-    fresh_handshakes = [served_certificate(_port(private_broker), admin_connection).serial_number for _ in range(6)]
+    fresh_handshakes = [served_certificate(private_broker.port, admin_connection).serial_number for _ in range(6)]
     assert fresh_handshakes == [issued.serial] * 6
     assert broker.status().pid == pid_before
     connected_before.produce(topic, b"after", key=b"k2", on_delivery=lambda error, _message: errors.append(error))
@@ -166,5 +162,5 @@ def test_up_renews_certificates_near_expiry_while_running(private_broker: Runnin
     assert any("Issued the broker certificate" in step for step in steps)
     new_admin = broker.admin_files().load().serial_number
     assert new_admin != old_admin
-    served = served_certificate(_port(private_broker), broker.admin_connection())
+    served = served_certificate(private_broker.port, broker.admin_connection())
     assert served.not_valid_after_utc - datetime.now(UTC) > timedelta(hours=24)
