@@ -64,6 +64,10 @@ def _certificate(path: Path) -> x509.Certificate:
     return x509.load_pem_x509_certificate(path.read_bytes())
 
 
+def certificate_serial(path: Path) -> int:
+    return int(_certificate(path).serial_number)
+
+
 def _renewal_time(path: Path) -> float:
     certificate = _certificate(path)
     start: datetime = certificate.not_valid_before_utc

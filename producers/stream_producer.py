@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final, NoReturn, Self
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from headwater.producers.avro_records import RecordCodec
 from headwater.producers.connection import HubConnection, MtlsConnection
@@ -29,7 +29,7 @@ from headwater.producers.errors import (
     StreamNotWritableError,
 )
 from headwater.producers.hub import HubClient, open_hub
-from headwater.producers.renewal import CertificateRenewal
+from headwater.producers.renewal import CertificateRenewal, certificate_serial
 
 _UNWRITABLE_STATES: Final = ("PENDING", "DELETED")
 _QUEUE_FULL_WAIT_S: Final = 0.05
@@ -96,7 +96,7 @@ class StreamProducer:
     ) -> None:
         self.schemas = schemas
         self._kafka, self._tuning, self._renewal = kafka, tuning or ProducerTuning(), renewal
-        self._producer = self._connect()
+        self._producer, self.certificate_serial = self._connect()
         self._failed = 0
         self._first_error: str | None = None
         self._unserved = 0
@@ -128,7 +128,10 @@ class StreamProducer:
 
     def flush(self, timeout_s: float = 60.0) -> None:
         """Wait until the broker acknowledged every queued record; raise if any was not delivered."""
-        pending = self._producer.flush(timeout_s)
+        try:
+            pending = self._producer.flush(timeout_s)
+        except KafkaException as exception:
+            self._replace_fatally_failed_client(exception)
         if pending:
             raise FlushTimeoutError(self.stream, pending, timeout_s)
         if self._failed:
@@ -156,22 +159,42 @@ class StreamProducer:
             raise KeyRequiredError(self.stream)
         return self.schemas.key.encode(key)
 
-    def _connect(self) -> Producer:
+    def _connect(self) -> tuple[Producer, int]:
+        """A client of the identity's current certificate files, and that certificate's serial."""
         # Reports only for failures: a Python callback per acknowledged record cost about a third of
         # the throughput (benchmarks/backfill.py); success is what flush() confirms.
         config = producer_config(
             self._kafka, self._tuning, on_delivery=self._delivered, **{"delivery.report.only.error": True}
         )
-        return Producer(config)
+        # Read before the client is created: a renewal writes the files before it reconnects.
+        serial = certificate_serial(self._kafka.certificate_file)
+        return Producer(config), serial
+
+    def _replace_fatally_failed_client(self, exception: KafkaException) -> NoReturn:
+        """Report the records a fatal error took (an identity without WRITE gets no producer id, for
+        one) and reconnect, so that this stream producer stays usable once the cause is fixed."""
+        error: KafkaError = exception.args[0]
+        if not error.fatal():
+            raise exception
+        self._producer.poll(0)  # serve the reports of the records librdkafka failed
+        failed = self._failed + len(self._producer)
+        self._failed, self._first_error = 0, None
+        self._producer, self.certificate_serial = self._connect()
+        raise DeliveryFailedError(self.stream, failed, f"{error.name()}: {error.str()}") from exception
 
     def _renew_certificate(self) -> None:
         assert self._renewal is not None
         if not self._renewal.renew():
             return
-        # Every record queued under the old certificate is acknowledged before the producer that holds
-        # it goes: nothing is lost, and nothing is sent twice.
-        self.flush()
-        self._producer = self._connect()
+        # Every record queued under the old certificate is acknowledged (or failed) before the producer
+        # that holds it goes: nothing is lost, and nothing is sent twice. A failed record does not keep
+        # the old certificate in use: the flush that reports it left nothing pending.
+        try:
+            self.flush()
+        except DeliveryFailedError:
+            self._producer, self.certificate_serial = self._connect()
+            raise
+        self._producer, self.certificate_serial = self._connect()
 
     def _produce(self, key: bytes, value: bytes | None) -> None:
         if self._renewal is not None and self._renewal.due():

@@ -17,6 +17,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.avro import AvroDeserializer
 from confluent_kafka.serialization import MessageField, SerializationContext
+from cryptography import x509
 
 from headwater.local.java import find_java
 from headwater.local.kafka_jars import kafka_lib_dir
@@ -31,6 +32,7 @@ from headwater.producers.hub import HubRefusedError
 from headwater.producers.stream_producer import StreamProducer
 from headwater.producers.wire_format import unframe
 from headwater.registry.ca import CertificateKind
+from headwater.registry.kafka_acls import create_acls, producer_bindings
 from tests.conftest import IdentityFactory, RunningBroker, RunningHub
 from tests.hub_helpers import hub_http_client
 from tests.integration.test_broker_security import REFUSED_CERTIFICATE_ALERTS
@@ -160,7 +162,9 @@ def test_a_non_owner_is_refused_by_the_broker_and_told_so(
     stranger = issue_identity(domain=_domain_of(team, shared_hub))  # same domain, not the owner
     producer = StreamProducer.open(stream, _hub(shared_hub, stranger), stranger)
     producer.send(*_order(1))
-    with pytest.raises(DeliveryFailedError, match="1 record.*not delivered.*TOPIC_AUTHORIZATION_FAILED"):
+    # TOPIC_AUTHORIZATION_FAILED, or CLUSTER_AUTHORIZATION_FAILED when the broker refused the producer id
+    # first (an identity without WRITE on any topic gets none): a fatal error, reported the same way.
+    with pytest.raises(DeliveryFailedError, match="1 record.*not delivered.*(TOPIC|CLUSTER)_AUTHORIZATION_FAILED"):
         producer.flush(30)
     assert _read_all(shared_broker.admin_connection, stream, 3) == []
 
@@ -260,3 +264,37 @@ def test_the_certificate_is_renewed_mid_run_without_losing_or_repeating_a_record
     assert tls_refusal(shared_broker.port, old, str(old.ca_file)) in REFUSED_CERTIFICATE_ALERTS
     with StreamProducer.open(stream, _hub(shared_hub, kafka), kafka) as producer:  # the renewed files work
         producer.send(*_order(10_000))
+
+
+def test_a_renewal_after_a_failed_record_still_moves_to_the_new_certificate(
+    shared_hub: RunningHub, shared_broker: RunningBroker, team: MtlsConnection, tmp_path: Path
+) -> None:
+    stream = _register(shared_hub, team, "refused-then-renewed")
+    # A stranger of the same domain: its records are refused by the ACL, so the flush before the swap
+    # reports a failure. Renewal falls due 2/3 into a 9 s lifetime started 1 s ago: after about 5 s.
+    start = datetime.now(UTC) - timedelta(seconds=1)
+    stranger = shared_broker.ledger.issue(
+        f"stranger-{uuid.uuid4().hex[:8]}",
+        _domain_of(team, shared_hub),
+        CertificateKind.CLIENT,
+        timedelta(seconds=9),
+        start,
+    )
+    # WRITE on some other topic gets it a producer id: the refusal is then the per-record
+    # TOPIC_AUTHORIZATION_FAILED, not a fatal error (which replaces the client anyway).
+    create_acls(
+        AdminClient(shared_broker.admin_connection.client_config()), producer_bindings(stranger.identity, "other")
+    )
+    certificate_file, key_file = stranger.write(tmp_path / "stranger")
+    kafka = MtlsConnection(shared_broker.bootstrap_servers, shared_broker.settings.ca_file, certificate_file, key_file)
+    producer = StreamProducer.open(stream, _hub(shared_hub, kafka), kafka)
+    assert producer.certificate_serial == stranger.serial
+    producer.send(*_order(1))
+
+    time.sleep(max(0.0, (start + timedelta(seconds=6.5) - datetime.now(UTC)).total_seconds()))
+    with pytest.raises(DeliveryFailedError, match="1 record.*not delivered.*TOPIC_AUTHORIZATION_FAILED"):
+        producer.send(*_order(2))  # renews, and the flush before the swap reports record 1
+
+    assert producer.renewals == 1
+    renewed = x509.load_pem_x509_certificate(certificate_file.read_bytes()).serial_number
+    assert renewed != stranger.serial and producer.certificate_serial == renewed
