@@ -21,3 +21,5 @@ class LocalSettings(RegistrySettings):
     identity_cert_file: Path | None = None
     """The CLI's client certificate for the hub; defaults to the local admin identity's."""
     identity_key_file: Path | None = None
+    kafka_bootstrap_servers: str | None = None
+    """The broker producers connect to (with the identity files above); defaults to the local broker."""

@@ -28,6 +28,9 @@ class RecordCodec:
     def __init__(self, stream: str, role: str, schema_id: int, schema_text: str) -> None:
         self.stream, self.role, self.schema_id = stream, role, schema_id
         definition = json.loads(schema_text)
+        fields = definition.get("fields", []) if isinstance(definition, dict) else []
+        self.field_names: list[str] = [field["name"] for field in fields]
+        """A record schema's top-level fields; empty for other schemas (a string key, say)."""
         self._schema = fastavro.parse_schema(definition)
         self._compiled = compile_encoder(definition)
         self._header = frame(schema_id, b"")

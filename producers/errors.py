@@ -62,3 +62,23 @@ class FlushTimeoutError(ProducerError):
             f"{pending} record(s) of '{stream}' were still unacknowledged after {timeout_s:g} s; "
             "check that the broker is reachable, then flush again."
         )
+
+
+class SourceError(ProducerError):
+    """The backfill source cannot be read (or holds what the stream cannot take); the message says where."""
+
+
+class CheckpointMismatchError(ProducerError):
+    def __init__(self, folder: object, recorded: str, given: str) -> None:
+        super().__init__(
+            f"{folder} holds an unfinished backfill of {recorded}, not of {given}. Finish that one (run it "
+            "again with the same source), or start over with --restart, which discards its progress."
+        )
+
+
+class DuplicateKeyError(ProducerError):
+    def __init__(self, stream: str, key: object, position: object) -> None:
+        super().__init__(
+            f"The source gives key {key!r} of '{stream}' twice (again at {position!r}): a stream keeps one "
+            "latest state per key. Map the key to unique columns (the primary key), or fix the source."
+        )

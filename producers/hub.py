@@ -72,6 +72,7 @@ def _refusal(response: httpx.Response) -> HubRefusedError:
 
 
 @contextmanager
-def open_hub(connection: HubConnection) -> Iterator[HubClient]:
-    with httpx.Client(base_url=connection.url, verify=connection.ssl_context(), timeout=_TIMEOUT_S) as client:
+def open_hub(connection: HubConnection, timeout_s: float = _TIMEOUT_S) -> Iterator[HubClient]:
+    """`timeout_s` bounds each request; calls that make the hub read a whole topic need minutes."""
+    with httpx.Client(base_url=connection.url, verify=connection.ssl_context(), timeout=timeout_s) as client:
         yield HubClient(client)

@@ -41,7 +41,7 @@ class CertificateRenewal:
     def renew(self) -> bool:
         """Replace the certificate and key files with a renewed pair; False (and a retry later) if the
         hub could not renew, so producing goes on with the current certificate while it is valid."""
-        identity = _common_name(self._hub.certificate_file)
+        identity = certificate_identity(self._hub.certificate_file)
         try:
             with open_hub(self._hub) as hub:
                 issued = hub.post(f"/identities/{identity}/renew", {})
@@ -75,6 +75,7 @@ def _renewal_time(path: Path) -> float:
     return start.timestamp() + (end - start).total_seconds() * RENEW_AFTER_FRACTION
 
 
-def _common_name(path: Path) -> str:
+def certificate_identity(path: Path) -> str:
+    """The identity (common name) a certificate file names."""
     names = _certificate(path).subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     return str(names[0].value)

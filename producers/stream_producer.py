@@ -12,7 +12,7 @@ bytes and lands in the same partition) and the latest version of its value schem
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, NoReturn, Self
@@ -29,7 +29,8 @@ from headwater.producers.errors import (
     StreamNotWritableError,
 )
 from headwater.producers.hub import HubClient, open_hub
-from headwater.producers.renewal import CertificateRenewal, certificate_serial
+from headwater.producers.renewal import CertificateRenewal, certificate_identity, certificate_serial
+from headwater.registry.streams.topic_scan import DELETED_BY_HEADER
 
 _UNWRITABLE_STATES: Final = ("PENDING", "DELETED")
 _QUEUE_FULL_WAIT_S: Final = 0.05
@@ -93,21 +94,36 @@ class StreamProducer:
         kafka: MtlsConnection,
         tuning: ProducerTuning | None = None,
         renewal: CertificateRenewal | None = None,
+        on_acknowledged: Callable[[Message], None] | None = None,
     ) -> None:
+        """`on_acknowledged`, when given, is called with every record the broker acknowledged (its
+        partition and offset set), from `flush` or the producer's own polls; it costs a Python call
+        per record, so only the backfill asks for it."""
         self.schemas = schemas
         self._kafka, self._tuning, self._renewal = kafka, tuning or ProducerTuning(), renewal
+        self._on_acknowledged = on_acknowledged
+        # Tombstones name their writer: the hub's drift audit tells the owner's deletes from others'.
+        self._deleted_by = [(DELETED_BY_HEADER, certificate_identity(kafka.certificate_file).encode())]
         self._producer, self.certificate_serial = self._connect()
         self._failed = 0
         self._first_error: str | None = None
         self._unserved = 0
 
     @classmethod
-    def open(cls, stream: str, hub: HubConnection, kafka: MtlsConnection, tuning: ProducerTuning | None = None) -> Self:
+    def open(
+        cls,
+        stream: str,
+        hub: HubConnection,
+        kafka: MtlsConnection,
+        tuning: ProducerTuning | None = None,
+        on_acknowledged: Callable[[Message], None] | None = None,
+    ) -> Self:
         """A producer of `stream` that renews its certificate (the files `hub` and `kafka` share) in time."""
         if (hub.certificate_file, hub.key_file) != (kafka.certificate_file, kafka.key_file):
             raise IdentityFilesDifferError(hub.certificate_file, kafka.certificate_file)
         with open_hub(hub) as client:
-            return cls(fetch_stream_schemas(client, stream), kafka, tuning, CertificateRenewal(hub))
+            schemas = fetch_stream_schemas(client, stream)
+        return cls(schemas, kafka, tuning, CertificateRenewal(hub), on_acknowledged)
 
     @property
     def renewals(self) -> int:
@@ -122,9 +138,17 @@ class StreamProducer:
         """Queue one record; raises RecordRejectedError (nothing queued) if either part misfits its schema."""
         self._produce(self._key_bytes(key), self.schemas.value.encode(value))
 
+    def send_encoded(self, key: bytes, value: bytes) -> None:
+        """Queue a record whose key and value are already in the wire format (encoded by `schemas`)."""
+        self._produce(key, value)
+
     def delete(self, key: object) -> None:
         """Queue a tombstone: compaction removes the key after `delete.retention.ms`."""
-        self._produce(self._key_bytes(key), None)
+        self.delete_encoded(self._key_bytes(key))
+
+    def delete_encoded(self, key: bytes) -> None:
+        """Queue a tombstone for a key already in the wire format (as read from the topic)."""
+        self._produce(key, None, self._deleted_by)
 
     def flush(self, timeout_s: float = 60.0) -> None:
         """Wait until the broker acknowledged every queued record; raise if any was not delivered."""
@@ -163,8 +187,9 @@ class StreamProducer:
         """A client of the identity's current certificate files, and that certificate's serial."""
         # Reports only for failures: a Python callback per acknowledged record cost about a third of
         # the throughput (benchmarks/backfill.py); success is what flush() confirms.
+        only_errors = self._on_acknowledged is None
         config = producer_config(
-            self._kafka, self._tuning, on_delivery=self._delivered, **{"delivery.report.only.error": True}
+            self._kafka, self._tuning, on_delivery=self._delivered, **{"delivery.report.only.error": only_errors}
         )
         # Read before the client is created: a renewal writes the files before it reconnects.
         serial = certificate_serial(self._kafka.certificate_file)
@@ -196,12 +221,12 @@ class StreamProducer:
             raise
         self._producer, self.certificate_serial = self._connect()
 
-    def _produce(self, key: bytes, value: bytes | None) -> None:
+    def _produce(self, key: bytes, value: bytes | None, headers: list[tuple[str, bytes]] | None = None) -> None:
         if self._renewal is not None and self._renewal.due():
             self._renew_certificate()
         while True:
             try:
-                self._producer.produce(self.stream, value, key)
+                self._producer.produce(self.stream, value, key, headers=headers)
             except BufferError:
                 # The local queue is full: serve delivery reports until there is room again.
                 self._producer.poll(_QUEUE_FULL_WAIT_S)
@@ -212,7 +237,9 @@ class StreamProducer:
             self._unserved = 0
             self._producer.poll(0)
 
-    def _delivered(self, error: KafkaError | None, _message: Message) -> None:
+    def _delivered(self, error: KafkaError | None, message: Message) -> None:
         if error is not None:
             self._failed += 1
             self._first_error = self._first_error or f"{error.name()}: {error.str()}"
+        elif self._on_acknowledged is not None:
+            self._on_acknowledged(message)

@@ -22,6 +22,10 @@ class RegistrySettings(BaseSettings):
     """How long a stream registration may go without progress before the reconciler undoes it."""
     fault_injection: str = ""
     """Tests only: `step:fault,...` makes stream registrations fail (`fail`, `fail-after`) or hang at a step."""
+    drift_check_interval_s: float = 30.0
+    """How often the drift auditor checks certified streams' configuration, ACLs and new records."""
+    drift_content_interval_s: float = 3600.0
+    """How often it re-scans a certified stream's whole topic against its manifest."""
     client_certificate_lifetime_h: float = 24.0
     server_certificate_lifetime_h: float = 24.0 * 7
 

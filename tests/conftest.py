@@ -32,8 +32,9 @@ SHARED_BROKER_VARIABLE = "HEADWATER_TEST_SHARED_BROKER_DIR"
 
 
 def broker_settings(state_dir: Path) -> LocalSettings:
-    """Settings for a test broker: ephemeral ports, the shared jar cache, nothing else changed."""
-    return LocalSettings(state_dir=state_dir, kafka_port=0, controller_port=0)
+    """Settings for a test broker: ephemeral ports, the shared jar cache; hubs on it audit certified
+    streams every 2 s (30 s by default) so drift tests wait seconds, not a minute."""
+    return LocalSettings(state_dir=state_dir, kafka_port=0, controller_port=0, drift_check_interval_s=2.0)
 
 
 def pytest_configure(config: pytest.Config) -> None:

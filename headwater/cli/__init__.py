@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from headwater.cli import access, audit, ca, catalog, demo, hub, local, policy, registry
+from headwater.cli import access, audit, backfill, ca, catalog, demo, hub, local, policy, registry
 from headwater.config import LocalSettings
 from headwater.local.errors import LocalStackError
 from headwater.policies import PolicyError
@@ -29,6 +29,7 @@ app.add_typer(access.access_app, name="access")
 app.add_typer(access.identities_app, name="identities")
 app.command(name="audit")(audit.show)
 app.command(name="demo")(demo.run)
+app.command(name="backfill")(backfill.run)
 
 _errors = Console(stderr=True)
 

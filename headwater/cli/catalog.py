@@ -14,6 +14,7 @@ from headwater.cli.context import settings_of
 from headwater.cli.hub_client import hub_client
 from headwater.cli.progress import steps
 from headwater.cli.spec_file import load_stream_definition
+from headwater.producers.hub import HubRefusedError
 from headwater.producers.identity_files import write_issued_certificate
 
 domains_app = typer.Typer(help="Business domains: the first part of stream names.", no_args_is_help=True)
@@ -210,3 +211,73 @@ def _print_live(detail: dict[str, Any]) -> None:
         if key in live["config"]
     )
     console.print(f"config: {settings}", highlight=False)
+
+
+_SCAN_TIMEOUT_S = 900.0
+"""Certification reads the whole topic; a large one takes minutes."""
+
+
+@streams_app.command("certify")
+def certify(
+    context: typer.Context, name: Annotated[str, typer.Argument(help="<domain>.<entity>", show_default=False)]
+) -> None:
+    """Have the hub scan the topic against the newest backfill manifest: CERTIFIED, or a report of what fails."""
+    _run_certification(context, f"/streams/{name}/certify", f"Certifying {name}")
+
+
+@streams_app.command("repair")
+def repair(
+    context: typer.Context, name: Annotated[str, typer.Argument(help="<domain>.<entity>", show_default=False)]
+) -> None:
+    """Hub admin: set a drifted topic's registered configuration back, then certify it again."""
+    _run_certification(context, f"/streams/{name}/repair-topic-config", f"Repairing {name}")
+
+
+@streams_app.command("certifications")
+def certifications(
+    context: typer.Context, name: Annotated[str, typer.Argument(help="<domain>.<entity>", show_default=False)]
+) -> None:
+    """Certifications and drift findings of a stream, newest first."""
+    with hub_client(settings_of(context)) as hub:
+        rows = hub.get(f"/streams/{name}/certifications")
+    table = Table(title=f"{name}: {len(rows)} check(s)")
+    for column in ("id", "kind", "manifest", "by", "finished", "result", "failed checks"):
+        table.add_column(column)
+    for row in rows:
+        failed = ", ".join(item["check"] for item in row["report"] if not item["passed"]) or "-"
+        result = "[green]passed[/]" if row["passed"] else "[red]failed[/]"
+        table.add_row(
+            str(row["id"]),
+            row["kind"],
+            str(row["manifest_id"]),
+            row["requested_by"],
+            row["finished_at"][:19],
+            result,
+            failed,
+        )
+    console.print(table)
+
+
+def _run_certification(context: typer.Context, path: str, title: str) -> None:
+    try:
+        with steps(console, title) as report, hub_client(settings_of(context), _SCAN_TIMEOUT_S) as hub:
+            report("The hub reads the topic up to its current end and compares it with the manifest")
+            outcome = hub.post(path, {})
+    except HubRefusedError as refusal:
+        if "certification" not in refusal.body:
+            raise
+        _print_certification(refusal.body["certification"])
+        raise typer.Exit(1) from None
+    _print_certification(outcome)
+
+
+def _print_certification(outcome: dict[str, Any]) -> None:
+    table = Table(title=f"{outcome['stream']}: certification {outcome['id']} against manifest {outcome['manifest_id']}")
+    for column in ("check", "result", "what the hub found"):
+        table.add_column(column)
+    for check in outcome["checks"]:
+        result = "[green]pass[/]" if check["passed"] else "[red]FAIL[/]"
+        samples = f" [dim](e.g. {'; '.join(check['samples'])})[/]" if check["samples"] and not check["passed"] else ""
+        table.add_row(check["check"], result, check["message"] + samples)
+    console.print(table)
+    console.print(f"{outcome['stream']} is {outcome['state']}.", highlight=False)

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from headwater.config import LocalSettings
 from headwater.local.broker import LocalBroker
 from headwater.local.stack import LocalStack
-from headwater.producers.connection import HubConnection
+from headwater.producers.connection import HubConnection, MtlsConnection
 from headwater.producers.hub import HubClient, open_hub
 from headwater.registry.errors import RegistryError
 
@@ -25,8 +25,7 @@ class HubIdentityMissingError(RegistryError):
         )
 
 
-@contextmanager
-def hub_client(settings: LocalSettings) -> Iterator[HubClient]:
+def hub_connection(settings: LocalSettings) -> HubConnection:
     url = settings.hub_url or LocalStack(settings).hub_url()
     admin = LocalBroker(settings).admin_files()
     certificate = settings.identity_cert_file or admin.certificate
@@ -34,5 +33,17 @@ def hub_client(settings: LocalSettings) -> Iterator[HubClient]:
     for path in (settings.ca_file, certificate, key):
         if not path.is_file():
             raise HubIdentityMissingError(str(path))
-    with open_hub(HubConnection(url, settings.ca_file, certificate, key)) as client:
+    return HubConnection(url, settings.ca_file, certificate, key)
+
+
+def kafka_connection(settings: LocalSettings, hub: HubConnection) -> MtlsConnection:
+    """The broker, as the identity `hub` uses (producers renew the files they share)."""
+    bootstrap = settings.kafka_bootstrap_servers or LocalBroker(settings).admin_connection().bootstrap_servers
+    return MtlsConnection(bootstrap, hub.ca_file, hub.certificate_file, hub.key_file)
+
+
+@contextmanager
+def hub_client(settings: LocalSettings, timeout_s: float | None = None) -> Iterator[HubClient]:
+    connection = hub_connection(settings)
+    with open_hub(connection) if timeout_s is None else open_hub(connection, timeout_s) as client:
         yield client

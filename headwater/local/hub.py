@@ -74,8 +74,10 @@ def hub_config(
     sessions = open_hub_database(settings)
     ledger = open_ledger(settings, create_authority=False, sessions=sessions)
     server_files = ensure_server_certificate(settings, ledger, report)
+    clients = LocalAdminClients(settings)
     kafka = KafkaAccess(
-        admin=LocalAdminClients(settings).current,
+        admin=clients.current,
+        client_config=clients.config,
         log_dirs=lambda: [LocalBroker(settings).data_dir],
         platform_identities=(settings.broker_identity, HUB_IDENTITY),
     )
@@ -127,6 +129,10 @@ class LocalAdminClients:
                 self._client = AdminClient(self._broker.admin_connection().client_config())
                 self._certificate_mtime = mtime
             return self._client
+
+    def config(self) -> dict[str, object]:
+        """The admin's client settings, from the certificate files as they are now."""
+        return self._broker.admin_connection().client_config()
 
 
 def readiness_checks(settings: LocalSettings) -> Readiness:

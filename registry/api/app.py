@@ -18,6 +18,7 @@ from headwater.registry.api.routes import (
     access,
     audit,
     catalog,
+    certification,
     health,
     identities,
     identity,
@@ -33,11 +34,14 @@ from headwater.registry.services.identities import IdentityService
 from headwater.registry.services.schema_registry import SchemaRegistry
 from headwater.registry.streams.access import StreamAccess
 from headwater.registry.streams.catalog import StreamCatalog
+from headwater.registry.streams.certification import StreamCertifier
 from headwater.registry.streams.domains import DomainBook
+from headwater.registry.streams.drift import DriftAuditor
 from headwater.registry.streams.jobs import JobCatalog
 from headwater.registry.streams.kafka_access import KafkaAccess
 from headwater.registry.streams.lifecycle import StreamLifecycle
-from headwater.registry.streams.reconciler import PeriodicReconciler
+from headwater.registry.streams.manifests import ManifestBook
+from headwater.registry.streams.periodic import PeriodicTask
 from headwater.registry.streams.registration import StreamRegistration
 
 
@@ -65,6 +69,7 @@ api_router.include_router(policies.router)
 api_router.include_router(audit.router)
 api_router.include_router(catalog.router)
 api_router.include_router(access.router)
+api_router.include_router(certification.router)
 api_router.include_router(identities.router)
 
 
@@ -101,14 +106,22 @@ def create_app(
         lease=timedelta(seconds=settings.registration_lease_s),
         faults=settings.fault_plan,
     )
-    # Registrations left PENDING by a hub that died are undone at start, then whenever a lease runs out.
-    reconciler = PeriodicReconciler(registration.reconcile, interval_s=max(1.0, settings.registration_lease_s / 4))
+    manifests = ManifestBook(sessions)
+    certifier = StreamCertifier(sessions, kafka.admin, kafka.client_config, manifests)
+    auditor = DriftAuditor(sessions, certifier, settings.drift_content_interval_s)
+    background = [
+        # Registrations left PENDING by a hub that died are undone at start, then whenever a lease runs out.
+        PeriodicTask("stream-reconciler", registration.reconcile, max(1.0, settings.registration_lease_s / 4)),
+        PeriodicTask("drift-auditor", auditor.run_once, settings.drift_check_interval_s),
+    ]
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        reconciler.start()
+        for task in background:
+            task.start()
         yield
-        reconciler.stop()
+        for task in background:
+            task.stop()
 
     # FastAPI serves its docs and OpenAPI document outside the routers, where no certificate check
     # runs; a revoked certificate could still read them, so they are off (`/api/v1/openapi.json`
@@ -128,6 +141,8 @@ def create_app(
         catalog=catalog,
         lifecycle=StreamLifecycle(sessions, schema_registry, catalog, kafka.admin),
         jobs=JobCatalog(sessions),
+        manifests=manifests,
+        certifier=certifier,
         access=StreamAccess(sessions, schema_registry, gate, kafka.admin),
         identities=IdentityService(
             sessions, ledger, kafka.admin, protected=(admin_identity, *kafka.platform_identities)

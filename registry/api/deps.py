@@ -26,9 +26,11 @@ from headwater.registry.services.identities import IdentityService
 from headwater.registry.services.schema_registry import SchemaRegistry
 from headwater.registry.streams.access import StreamAccess
 from headwater.registry.streams.catalog import StreamCatalog
+from headwater.registry.streams.certification import StreamCertifier
 from headwater.registry.streams.domains import DomainBook
 from headwater.registry.streams.jobs import JobCatalog
 from headwater.registry.streams.lifecycle import StreamLifecycle
+from headwater.registry.streams.manifests import ManifestBook
 from headwater.registry.streams.registration import StreamRegistration
 
 Readiness = Callable[[], dict[str, bool]]
@@ -51,6 +53,8 @@ class HubContext:
     catalog: StreamCatalog
     lifecycle: StreamLifecycle
     jobs: JobCatalog
+    manifests: ManifestBook
+    certifier: StreamCertifier
     access: StreamAccess
     identities: IdentityService
     admin_identity: str

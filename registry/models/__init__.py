@@ -3,6 +3,7 @@
 from headwater.registry.models.audit import AuditEntry
 from headwater.registry.models.base import Base
 from headwater.registry.models.catalog import AccessGrant, Domain, Job, JobStream, Stream, StreamField, StreamTag
+from headwater.registry.models.certification import StreamCertification, StreamManifest
 from headwater.registry.models.identity import Certificate, Identity
 from headwater.registry.models.policy import PolicyWaiver
 from headwater.registry.models.schema import RegistrySetting, SchemaText, SubjectGrant, SubjectVersion
@@ -20,7 +21,9 @@ __all__ = [
     "RegistrySetting",
     "SchemaText",
     "Stream",
+    "StreamCertification",
     "StreamField",
+    "StreamManifest",
     "StreamTag",
     "SubjectGrant",
     "SubjectVersion",

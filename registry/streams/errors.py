@@ -18,6 +18,10 @@ RegistryError
 ├── AccessAlreadyOpenError          409 40935  a second request while one is open
 ├── StreamNotActiveError            409 40936  e.g. access to a deleted stream, deleting before the sunset
 ├── SunsetError                     422 42235  (lifecycle.py) a sunset in the past, without timezone, no message
+├── ManifestInvalidError            422 42240  entries that do not add up to the manifest's own figures
+├── CertificationFailedError        422 42241  (certification.py) a check failed; the report is in the body
+├── ManifestNotFoundError           404 40433  certification before any backfill registered a manifest
+├── TopicScanFailedError            502 50231  the broker stopped answering while the hub read the topic
 └── RegistrationStepFailedError     502 50230  a step failed; what ran before was undone
 """
 
@@ -178,3 +182,31 @@ class StreamNotActiveError(RegistryError):
 
     def __init__(self, stream: str, state: str, action: str) -> None:
         super().__init__(f"Stream '{stream}' is {state}: {action} is not possible in that state.")
+
+
+class ManifestInvalidError(RegistryError):
+    status_code, error_code = 422, 42240
+
+    def __init__(self, stream: str, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(
+            f"The manifest for '{stream}' was not registered: {'; '.join(problems)}. A manifest must describe "
+            "exactly what the backfill wrote; run `headwater backfill` again (it resumes) to produce one."
+        )
+
+
+class ManifestNotFoundError(RegistryError):
+    status_code, error_code = 404, 40433
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(
+            f"Stream '{stream}' has no manifest yet: certification compares the topic with what a backfill "
+            f"published. Run `headwater backfill {stream} --from ...` first."
+        )
+
+
+class TopicScanFailedError(RegistryError):
+    status_code, error_code = 502, 50231
+
+    def __init__(self, stream: str, problem: str) -> None:
+        super().__init__(f"The hub could not read the topic of '{stream}' ({problem}); nothing was recorded. Retry.")

@@ -363,6 +363,8 @@ class StreamRegistration:
                     "undone": undone,
                 },
             )
+        if names:
+            logger.warning("undid interrupted stream registrations: %s", ", ".join(names))
         return names
 
     # -- helpers -----------------------------------------------------------------------------

@@ -272,7 +272,8 @@ def hub_app(shared_broker: RunningBroker) -> FastAPI:
     """The hub's application built in-process as `hub_config` builds it; never served, only its routes read."""
     settings = shared_broker.settings
     sessions = open_hub_database(settings)
-    kafka = KafkaAccess(admin=LocalAdminClients(settings).current, log_dirs=lambda: [])
+    clients = LocalAdminClients(settings)
+    kafka = KafkaAccess(admin=clients.current, client_config=clients.config, log_dirs=lambda: [])
     return create_app(
         settings,
         sessions,
