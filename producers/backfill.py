@@ -38,7 +38,14 @@ from headwater.producers.connection import HubConnection, MtlsConnection
 from headwater.producers.errors import CheckpointMismatchError, DuplicateKeyError, SourceError
 from headwater.producers.hub import open_hub
 from headwater.producers.stream_producer import ProducerTuning, StreamProducer
-from headwater.registry.streams.content_digest import ContentDigest, Entry, decode_entries, encode_entry, value_hash
+from headwater.registry.streams.content_digest import (
+    ContentDigest,
+    Entry,
+    MalformedEntriesError,
+    decode_entries,
+    encode_entry,
+    value_hash,
+)
 
 CHECKPOINT_FILE: Final = "checkpoint.json"
 ENTRIES_FILE: Final = "entries.bin"
@@ -188,9 +195,13 @@ class Backfill:
                     f"{checkpoint.stream} from {checkpoint.source}",
                     f"{self._stream} from {self._source.description}",
                 )
+            # What the interrupted run sent after its last checkpoint is sent again: at least the
+            # records acknowledged since (their entries follow the checkpointed ones), at least what
+            # its last progress note counted.
             sent_file = self._dir / SENT_FILE
             queued_before = int(sent_file.read_text()) if sent_file.exists() else checkpoint.sent
-            checkpoint.resent += max(0, queued_before - checkpoint.sent)
+            acknowledged_after = _complete_entries(self._dir / ENTRIES_FILE, checkpoint.entries_bytes)
+            checkpoint.resent += max(queued_before - checkpoint.sent, acknowledged_after, 0)
             checkpoint.runs += 1
             checkpoint.save(self.checkpoint_file)
             return checkpoint
@@ -310,6 +321,22 @@ class _Acknowledgements:
 
     def close(self) -> None:
         self._file.close()
+
+
+def _complete_entries(path: Path, after: int) -> int:
+    """How many whole entries `path` holds past byte `after` (the last may have been cut off)."""
+    if not path.exists():
+        return 0
+    with open(path, "rb") as file:
+        file.seek(after)
+        tail = file.read()
+    count = 0
+    try:
+        for _ in decode_entries(tail):
+            count += 1
+    except MalformedEntriesError:
+        pass
+    return count
 
 
 def _short_hash(key: bytes) -> int:

@@ -150,7 +150,7 @@ class StreamCertifier:
         reconciling backfill tombstones."""
         with self._sessions() as session:
             facts = _stream_facts(session, owned_stream(session, requester, name, "reconciliation"))
-        positions, _ = manifest_positions(entries, name)
+        positions = manifest_positions(entries, name)
         stale: list[bytes] = []
         for partition in range(facts.partitions):
             scan = self._scan(facts, partition, 0, self._end_offsets(name)[partition])
@@ -213,7 +213,7 @@ class StreamCertifier:
             facts = _stream_facts(session, _stream(session, name))
         topic = self._topic_facts(name)
         checks = _topic_checks(facts, topic, self._write_principals(name))
-        positions, _ = manifest_positions(self._manifests.entries(manifest.id), name)
+        positions = manifest_positions(self._manifests.entries(manifest.id), name)
         starts = {partition.partition: partition.start_offset for partition in manifest.partitions}
         content = _ContentTally(facts, starts)
         scans = []
@@ -351,7 +351,7 @@ class _ContentTally:
         for key, latest in scan.latest.items():
             if latest.value_hash is None:
                 continue
-            self.live.add(key, latest.value_hash)
+            self.live.add_entry(key, latest.value_hash)
             if key not in positions:
                 self._count("stale" if latest.offset < start else "newer", key)
 

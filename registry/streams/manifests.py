@@ -96,21 +96,21 @@ def owned_stream(session: Session, requester: Requester, name: str, action: str)
     return row
 
 
-def manifest_positions(entries: bytes, stream: str) -> tuple[ManifestPositions, ContentDigest]:
-    """The entries by partition, and their digest; raises ManifestInvalidError for a malformed or
-    repeating list."""
+def manifest_positions(entries: bytes, stream: str, digest: ContentDigest | None = None) -> ManifestPositions:
+    """The entries by partition (added to `digest` when given); raises ManifestInvalidError for a
+    malformed or repeating list."""
     positions: ManifestPositions = defaultdict(dict)
-    digest = ContentDigest()
     try:
         for entry in decode_entries(zlib.decompress(entries)):
             by_key = positions[entry.partition]
             if entry.key in by_key:
                 raise ManifestInvalidError(stream, [f"key {entry.key.hex()} appears twice in the entries"])
             by_key[entry.key] = (entry.offset, entry.value_hash)
-            digest.add(entry.key, entry.value_hash)
+            if digest is not None:
+                digest.add(entry.key, entry.value_hash)
     except (zlib.error, MalformedEntriesError) as error:
         raise ManifestInvalidError(stream, [f"the entries cannot be read ({error})"]) from error
-    return positions, digest
+    return positions
 
 
 class ManifestBook:
@@ -118,7 +118,8 @@ class ManifestBook:
         self._sessions = sessions
 
     def register(self, requester: Requester, name: str, figures: ManifestFigures) -> ManifestRecord:
-        positions, digest = manifest_positions(figures.entries, name)
+        digest = ContentDigest()
+        positions = manifest_positions(figures.entries, name, digest)
         with self._sessions.begin() as session:
             stream = owned_stream(session, requester, name, "registering a manifest")
             problems = _inconsistencies(figures, digest, positions, stream, stream_schema_ids(session, stream))

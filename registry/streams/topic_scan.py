@@ -7,13 +7,14 @@ that partition's keys."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, NamedTuple
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from headwater.registry.streams.content_digest import value_hash
 
@@ -25,13 +26,15 @@ ClientConfig = Callable[[], dict[str, object]]
 """The broker address and TLS settings of the hub admin identity, read when a client is created."""
 
 _BATCH: Final = 10_000
-_POLL_TIMEOUT_S: Final = 5.0
-_STALL_LIMIT: Final = 12
-"""Empty polls in a row (a minute) before a scan gives up on an unanswering broker."""
+_POLL_TIMEOUT_S: Final = 0.2
+"""A batch returns when full or after this: short, or the last batch of a partition waits it out."""
+_STALL_LIMIT_S: Final = 60.0
+"""How long a scan waits for the next record before it gives up on an unanswering broker."""
 
 
-@dataclass(frozen=True)
-class LatestRecord:
+class LatestRecord(NamedTuple):
+    """A named tuple, not a dataclass: a scan makes one per record, and a tuple is built 3x faster."""
+
     offset: int
     value_hash: bytes | None
     """None for a tombstone."""
@@ -73,15 +76,16 @@ def scan_partition(
     )
     try:
         consumer.assign([TopicPartition(topic, partition, start)])
-        position, stalls = start, 0
+        # The schema-id check compares 5-byte wire-format headers: a set lookup per key and value.
+        known = {b"\0" + schema_id.to_bytes(4) for schema_id in schema_ids}
+        position, last_record = start, time.monotonic()
         while position < end:
             messages = consumer.consume(_BATCH, timeout=_POLL_TIMEOUT_S)
             if not messages:
-                stalls += 1
-                if stalls >= _STALL_LIMIT:
+                if time.monotonic() - last_record > _STALL_LIMIT_S:
                     raise ScanError(f"{topic}[{partition}] gave no records at offset {position} (end {end})")
                 continue
-            stalls = 0
+            last_record = time.monotonic()
             for message in messages:
                 error = message.error()
                 if error is not None:
@@ -92,7 +96,7 @@ def scan_partition(
                 position = offset + 1
                 if offset >= end:
                     break
-                _note(scan, message.key(), message.value(), offset, message.headers, schema_ids)
+                _note(scan, message, offset, known)
     except KafkaException as exception:
         raise ScanError(f"reading {topic}[{partition}] failed: {exception.args[0].str()}") from exception
     finally:
@@ -100,29 +104,25 @@ def scan_partition(
     return scan
 
 
-def _note(
-    scan: PartitionScan,
-    key: bytes | None,
-    value: bytes | None,
-    offset: int,
-    headers: Callable[[], list[tuple[str, bytes]] | None],
-    schema_ids: Collection[int],
-) -> None:
+def _note(scan: PartitionScan, message: Message, offset: int, known: set[bytes]) -> None:
     scan.records += 1
+    key, value = message.key(), message.value()
     if key is None:
         scan.keyless += 1
         return
-    for part in (key, value):
-        if part is None:
-            continue
-        if len(part) < 5 or part[0] != 0:
-            scan.not_wire_format += 1
-            continue
-        schema_id = int.from_bytes(part[1:5])
-        if schema_id not in schema_ids:
-            scan.unknown_schema_ids[schema_id] += 1
+    if key[:5] not in known:
+        _unknown_schema(scan, key)
     if value is None:
-        writer = dict(headers() or []).get(DELETED_BY_HEADER)
+        writer = dict(message.headers() or []).get(DELETED_BY_HEADER)
         scan.latest[key] = LatestRecord(offset, None, writer.decode() if writer is not None else None)
+        return
+    if value[:5] not in known:
+        _unknown_schema(scan, value)
+    scan.latest[key] = LatestRecord(offset, value_hash(value))
+
+
+def _unknown_schema(scan: PartitionScan, part: bytes) -> None:
+    if len(part) < 5 or part[0] != 0:
+        scan.not_wire_format += 1
     else:
-        scan.latest[key] = LatestRecord(offset, value_hash(value))
+        scan.unknown_schema_ids[int.from_bytes(part[1:5])] += 1

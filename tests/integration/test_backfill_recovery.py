@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -130,6 +131,8 @@ def test_a_killed_backfill_resumes_where_it_checkpointed(
     process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         checkpointed = wait_for_checkpoint(tmp_path / "w", int(rows * 0.3), process)
+        time.sleep(0.5)  # records sent after the checkpoint: the resumed run sends them again
+        assert process.poll() is None
         process.send_signal(signal.SIGKILL)
     finally:
         process.kill()
@@ -141,6 +144,8 @@ def test_a_killed_backfill_resumes_where_it_checkpointed(
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "Resuming the unfinished backfill" in resumed.stdout
     assert f"Published {rows:,} keys of {stream}" in resumed.stdout and "(2 run(s)" in resumed.stdout
+    # Killed after the checkpoint was seen, the first run had sent more since: those are counted.
+    assert re.search(r"[1-9][\d,]* record\(s\) sent again after a resume", resumed.stdout), resumed.stdout
     certify_through_cli(shared_broker, stream, environment)
 
 
