@@ -295,14 +295,15 @@ class _Acknowledgements:
     """Entries of acknowledged records, appended as the broker acknowledges them."""
 
     def __init__(self, path: Path, checkpoint: Checkpoint, digest: ContentDigest) -> None:
+        self._stream = checkpoint.stream
         self._file = open(path, "ab")  # noqa: SIM115 - closed by close(), after the last flush
         self._digest = digest
         self._last_offsets = dict(checkpoint.last_offsets)
 
     def add(self, message: Message) -> None:
         value = message.value()
-        if value is None:
-            return  # a reconciling tombstone: not an entry
+        if value is None or message.topic() != self._stream:
+            return  # a reconciling tombstone, or a dead letter: not an entry
         key, partition, offset = message.key(), message.partition(), message.offset()
         digest = value_hash(value)
         self._file.write(encode_entry(Entry(key, digest, partition, offset)))

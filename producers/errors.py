@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from headwater.policies.data_contract import DataRuleViolation
 from headwater.registry.errors import RegistryError
 
 
@@ -81,4 +82,16 @@ class DuplicateKeyError(ProducerError):
         super().__init__(
             f"The source gives key {key!r} of '{stream}' twice (again at {position!r}): a stream keeps one "
             "latest state per key. Map the key to unique columns (the primary key), or fix the source."
+        )
+
+
+class DataRuleViolationError(ProducerError):
+    """A value breaks the stream's data-contract rules; nothing was sent."""
+
+    def __init__(self, stream: str, violations: list[DataRuleViolation]) -> None:
+        self.violations = violations
+        listed = "; ".join(str(violation) for violation in violations)
+        super().__init__(
+            f"The record breaks the data rules of '{stream}', so nothing was sent: {listed}. Fix the record, "
+            "or open the producer with a dead-letter stream to set such records aside."
         )

@@ -19,9 +19,11 @@ from typing import Any, Final, NoReturn, Self
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from headwater.policies.data_contract import DataContract, DataRule, DataRuleViolation
 from headwater.producers.avro_records import RecordCodec
 from headwater.producers.connection import HubConnection, MtlsConnection
 from headwater.producers.errors import (
+    DataRuleViolationError,
     DeliveryFailedError,
     FlushTimeoutError,
     IdentityFilesDifferError,
@@ -33,6 +35,9 @@ from headwater.producers.renewal import CertificateRenewal, certificate_identity
 from headwater.registry.streams.topic_scan import DELETED_BY_HEADER
 
 _UNWRITABLE_STATES: Final = ("PENDING", "DELETED")
+DEAD_LETTER_SOURCE_HEADER: Final = "headwater-source-stream"
+DEAD_LETTER_RULE_HEADER: Final = "headwater-broken-rule"
+"""One header per rule a dead-lettered record broke, saying which values broke it."""
 _QUEUE_FULL_WAIT_S: Final = 0.05
 _SERVE_REPORTS_EVERY: Final = 1000
 
@@ -55,6 +60,8 @@ class StreamSchemas:
     partitions: int
     key: RecordCodec
     value: RecordCodec
+    contract: DataContract
+    """The stream's data-contract rules, compiled once."""
 
 
 def fetch_stream_schemas(hub: HubClient, stream: str) -> StreamSchemas:
@@ -66,7 +73,9 @@ def fetch_stream_schemas(hub: HubClient, stream: str) -> StreamSchemas:
     for role in ("key", "value"):
         latest = hub.get_registry(f"/subjects/{detail[f'{role}_subject']}/versions/latest")
         codecs[role] = RecordCodec(stream, role, latest["id"], latest["schema"])
-    return StreamSchemas(stream, detail["summary"]["partitions"], codecs["key"], codecs["value"])
+    rules = [DataRule(**rule) for rule in detail.get("data_rules", [])]
+    contract = DataContract(rules, codecs["value"].field_names)
+    return StreamSchemas(stream, detail["summary"]["partitions"], codecs["key"], codecs["value"], contract)
 
 
 def producer_config(kafka: MtlsConnection, tuning: ProducerTuning, **extra: object) -> dict[str, object]:
@@ -95,13 +104,19 @@ class StreamProducer:
         tuning: ProducerTuning | None = None,
         renewal: CertificateRenewal | None = None,
         on_acknowledged: Callable[[Message], None] | None = None,
+        dead_letters: StreamSchemas | None = None,
     ) -> None:
-        """`on_acknowledged`, when given, is called with every record the broker acknowledged (its
+        """`dead_letters`, when given, is a stream the same identity owns: a record breaking a data
+        rule goes there (encoded with its schemas, the rules it broke in headers) instead of raising.
+        `on_acknowledged`, when given, is called with every record the broker acknowledged (its
         partition and offset set), from `flush` or the producer's own polls; it costs a Python call
         per record, so only the backfill asks for it."""
         self.schemas = schemas
         self._kafka, self._tuning, self._renewal = kafka, tuning or ProducerTuning(), renewal
         self._on_acknowledged = on_acknowledged
+        self._dead_letters = dead_letters
+        self.dead_lettered = 0
+        """Records sent to the dead-letter stream."""
         # Tombstones name their writer: the hub's drift audit tells the owner's deletes from others'.
         self._deleted_by = [(DELETED_BY_HEADER, certificate_identity(kafka.certificate_file).encode())]
         self._producer, self.certificate_serial = self._connect()
@@ -117,13 +132,17 @@ class StreamProducer:
         kafka: MtlsConnection,
         tuning: ProducerTuning | None = None,
         on_acknowledged: Callable[[Message], None] | None = None,
+        dead_letter_stream: str | None = None,
     ) -> Self:
-        """A producer of `stream` that renews its certificate (the files `hub` and `kafka` share) in time."""
+        """A producer of `stream` that renews its certificate (the files `hub` and `kafka` share) in time;
+        records breaking the stream's data rules raise DataRuleViolationError, or go to
+        `dead_letter_stream` when one is named."""
         if (hub.certificate_file, hub.key_file) != (kafka.certificate_file, kafka.key_file):
             raise IdentityFilesDifferError(hub.certificate_file, kafka.certificate_file)
         with open_hub(hub) as client:
             schemas = fetch_stream_schemas(client, stream)
-        return cls(schemas, kafka, tuning, CertificateRenewal(hub), on_acknowledged)
+            dead_letters = fetch_stream_schemas(client, dead_letter_stream) if dead_letter_stream else None
+        return cls(schemas, kafka, tuning, CertificateRenewal(hub), on_acknowledged, dead_letters)
 
     @property
     def renewals(self) -> int:
@@ -135,7 +154,13 @@ class StreamProducer:
         return self.schemas.stream
 
     def send(self, key: object, value: Mapping[str, Any]) -> None:
-        """Queue one record; raises RecordRejectedError (nothing queued) if either part misfits its schema."""
+        """Queue one record; raises RecordRejectedError (nothing queued) if either part misfits its
+        schema, and DataRuleViolationError if the value breaks a data rule (unless dead letters go to
+        a stream)."""
+        violations = self.schemas.contract.violations(value)
+        if violations:
+            self._reject(key, value, violations)
+            return
         self._produce(self._key_bytes(key), self.schemas.value.encode(value))
 
     def send_encoded(self, key: bytes, value: bytes) -> None:
@@ -221,12 +246,25 @@ class StreamProducer:
             raise
         self._producer, self.certificate_serial = self._connect()
 
-    def _produce(self, key: bytes, value: bytes | None, headers: list[tuple[str, bytes]] | None = None) -> None:
+    def _reject(self, key: object, value: Mapping[str, Any], violations: list[DataRuleViolation]) -> None:
+        if self._dead_letters is None:
+            raise DataRuleViolationError(self.stream, violations)
+        dead = self._dead_letters
+        headers = [
+            (DEAD_LETTER_SOURCE_HEADER, self.stream.encode()),
+            *((DEAD_LETTER_RULE_HEADER, str(violation).encode()) for violation in violations),
+        ]
+        self._produce(dead.key.encode(key), dead.value.encode(value), headers, dead.stream)
+        self.dead_lettered += 1
+
+    def _produce(
+        self, key: bytes, value: bytes | None, headers: list[tuple[str, bytes]] | None = None, topic: str | None = None
+    ) -> None:
         if self._renewal is not None and self._renewal.due():
             self._renew_certificate()
         while True:
             try:
-                self._producer.produce(self.stream, value, key, headers=headers)
+                self._producer.produce(topic or self.stream, value, key, headers=headers)
             except BufferError:
                 # The local queue is full: serve delivery reports until there is room again.
                 self._producer.poll(_QUEUE_FULL_WAIT_S)

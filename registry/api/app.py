@@ -35,6 +35,7 @@ from headwater.registry.services.schema_registry import SchemaRegistry
 from headwater.registry.streams.access import StreamAccess
 from headwater.registry.streams.catalog import StreamCatalog
 from headwater.registry.streams.certification import StreamCertifier
+from headwater.registry.streams.data_rules import DataRulesBook
 from headwater.registry.streams.domains import DomainBook
 from headwater.registry.streams.drift import DriftAuditor
 from headwater.registry.streams.jobs import JobCatalog
@@ -142,6 +143,7 @@ def create_app(
         lifecycle=StreamLifecycle(sessions, schema_registry, catalog, kafka.admin),
         jobs=JobCatalog(sessions),
         manifests=manifests,
+        data_rules=DataRulesBook(sessions),
         certifier=certifier,
         access=StreamAccess(sessions, schema_registry, gate, kafka.admin),
         identities=IdentityService(

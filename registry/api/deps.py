@@ -27,6 +27,7 @@ from headwater.registry.services.schema_registry import SchemaRegistry
 from headwater.registry.streams.access import StreamAccess
 from headwater.registry.streams.catalog import StreamCatalog
 from headwater.registry.streams.certification import StreamCertifier
+from headwater.registry.streams.data_rules import DataRulesBook
 from headwater.registry.streams.domains import DomainBook
 from headwater.registry.streams.jobs import JobCatalog
 from headwater.registry.streams.lifecycle import StreamLifecycle
@@ -54,6 +55,7 @@ class HubContext:
     lifecycle: StreamLifecycle
     jobs: JobCatalog
     manifests: ManifestBook
+    data_rules: DataRulesBook
     certifier: StreamCertifier
     access: StreamAccess
     identities: IdentityService

@@ -54,6 +54,8 @@ class Stream(Base):
     deprecated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sunset_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deprecation_message: Mapped[str | None] = mapped_column(Text)
+    data_rules: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    """Data-contract rules (name, expression, message) the producer SDK checks every record against."""
 
 
 class StreamTag(Base):

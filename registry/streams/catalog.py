@@ -107,6 +107,7 @@ class StreamDetail:
     is_source: bool
     compatibility: str
     topic_config: dict[str, str]
+    data_rules: list[dict[str, str]]
     key_subject: str
     value_subject: str
     key_versions: list[SchemaVersionInfo]
@@ -235,6 +236,7 @@ class StreamCatalog:
                 is_source=row.is_source,
                 compatibility=row.compatibility,
                 topic_config=dict(row.topic_config),
+                data_rules=list(row.data_rules),
                 key_subject=row.key_subject,
                 value_subject=row.value_subject,
                 key_versions=key_versions,

@@ -13,6 +13,7 @@ from typing import Annotated, Final
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from headwater.policies import StreamSpec
+from headwater.policies.data_contract import DataRule
 
 DEFAULT_TOPIC_CONFIG: Final[Mapping[str, str]] = MappingProxyType(
     {"cleanup.policy": "compact", "retention.ms": "-1", "delete.retention.ms": str(7 * 24 * 3600 * 1000)}
@@ -21,6 +22,19 @@ DEFAULT_TOPIC_CONFIG: Final[Mapping[str, str]] = MappingProxyType(
 
 Tag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 """A tag: 1-63 of a-z, 0-9, '_' and '-'."""
+
+
+class DataRuleSpec(BaseModel):
+    """A data-contract rule: a CEL condition over `record` (the value) every record must meet."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="1-63 of a-z, 0-9, '_' and '-', e.g. `amount-not-negative`.")
+    expression: str = Field(description="CEL returning bool, e.g. `record.amount_minor >= 0`.")
+    message: str = Field(default="", description="What the rule means, shown with each violation.")
+
+    def rule(self) -> DataRule:
+        return DataRule(self.name, self.expression, self.message)
 
 
 class StreamDefinition(BaseModel):
@@ -48,6 +62,9 @@ class StreamDefinition(BaseModel):
     )
     key_schema: str = Field(description="Avro schema of the key, as JSON text; frozen once registered.")
     value_schema: str = Field(description="Avro schema of the value, as JSON text.")
+    data_rules: list[DataRuleSpec] = Field(
+        default_factory=list, description="Conditions every record's value must meet, checked by the producer SDK."
+    )
 
     @property
     def key_subject(self) -> str:

@@ -17,6 +17,7 @@ RegistryError
 ├── AccessGrantStateError           409 40934  e.g. approving a denied grant
 ├── AccessAlreadyOpenError          409 40935  a second request while one is open
 ├── StreamNotActiveError            409 40936  e.g. access to a deleted stream, deleting before the sunset
+├── InvalidDataRulesError           422 42236  a data-contract rule that does not compile or reads unknown fields
 ├── SunsetError                     422 42235  (lifecycle.py) a sunset in the past, without timezone, no message
 ├── ManifestInvalidError            422 42240  entries that do not add up to the manifest's own figures
 ├── CertificationFailedError        422 42241  (certification.py) a check failed; the report is in the body
@@ -210,3 +211,17 @@ class TopicScanFailedError(RegistryError):
 
     def __init__(self, stream: str, problem: str) -> None:
         super().__init__(f"The hub could not read the topic of '{stream}' ({problem}); nothing was recorded. Retry.")
+
+
+class InvalidDataRulesError(RegistryError):
+    status_code, error_code = 422, 42236
+
+    def __init__(self, stream: str, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(
+            f"The data rules of '{stream}' cannot be used: {'; '.join(problems)}. A rule is a CEL condition "
+            "over `record` (the value's fields), e.g. record.amount_minor >= 0."
+        )
+
+    def body_extras(self) -> dict[str, object]:
+        return {"problems": self.problems}

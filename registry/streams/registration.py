@@ -37,6 +37,7 @@ from headwater.registry.schemas import AvroSchema
 from headwater.registry.schemas.compatibility import CompatibilityLevel
 from headwater.registry.services.audit import DONE, REFUSED, AuditLog, record_audit
 from headwater.registry.services.schema_registry import SchemaRegistry, SchemaSubmission, parse_submission
+from headwater.registry.streams.data_rules import check_data_rules
 from headwater.registry.streams.definition import StreamDefinition
 from headwater.registry.streams.errors import (
     DomainNotFoundError,
@@ -173,6 +174,7 @@ class StreamRegistration:
         value = parse_submission(SchemaSubmission(definition.value_schema))
         refuse_nul_text(schema_tree(definition.key_subject, key))
         refuse_nul_text(schema_tree(definition.value_subject, value))
+        check_data_rules(definition.name, [spec.rule() for spec in definition.data_rules], definition.value_schema)
         return _Plan(definition, domain, entity, definition.owner or requester.identity, key, value)
 
     def _reserve(self, requester: Requester, plan: _Plan) -> None:
@@ -204,6 +206,7 @@ class StreamRegistration:
                         registered_by=requester.identity,
                         registration_steps=[],
                         lease_expires_at=now + self._lease,
+                        data_rules=[spec.model_dump() for spec in definition.data_rules],
                     )
                 )
         except IntegrityError as exc:

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from headwater.registry.api.deps import CurrentIdentity, HubDep
 from headwater.registry.api.routes.identities import IssuedCertificatePayload, certificate_payload
 from headwater.registry.streams.catalog import MAX_LIMIT, StreamDetail, StreamPage, StreamQuery
-from headwater.registry.streams.definition import StreamDefinition
+from headwater.registry.streams.definition import DataRuleSpec, StreamDefinition
 from headwater.registry.streams.domains import DomainRecord
 from headwater.registry.streams.errors import StreamWriteForbiddenError
 from headwater.registry.streams.field_diff import FieldChange
@@ -139,6 +139,16 @@ def delete_stream(
 ) -> DeletedStreamPayload:
     """After the sunset: every ACL removed, subjects soft-deleted, the topic kept unless `delete_topic`."""
     return DeletedStreamPayload.model_validate(hub.lifecycle.delete(caller.requester, name, delete_topic))
+
+
+@router.put("/streams/{name}/data-rules")
+def replace_data_rules(
+    name: StreamName, body: list[DataRuleSpec], hub: HubDep, caller: CurrentIdentity
+) -> list[DataRuleSpec]:
+    """The owner replaces the stream's data-contract rules (checked against its latest value schema);
+    producers opened afterwards enforce them."""
+    rules = hub.data_rules.replace(caller.requester, name, [spec.rule() for spec in body])
+    return [DataRuleSpec(name=rule.name, expression=rule.expression, message=rule.message) for rule in rules]
 
 
 class JobRequest(BaseModel):
