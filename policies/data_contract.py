@@ -5,7 +5,8 @@ stream is registered or its rules change, and refuses a rule that does not compi
 boolean, or reads a field the value schema lacks; the producer SDK compiles them once when it opens
 the stream and checks every record before it is encoded.
 
-In CEL a record is `record`, a `map(string, dyn)` of the value's fields as the producer passes them:
+In CEL a record is `record`, a `map(string, dyn)` of the value's fields as the producer passes them
+(a rule reads a field as `record.name` or `record["name"]`; only fields read so go to CEL):
 nested records are maps, arrays lists, a null union branch `null`, decimals doubles, instants ISO text.
 CEL's strings extension is on, as for policy rules. Reading an absent field is an error, and an error
 counts as a violation (it says why).
@@ -30,7 +31,7 @@ _ENVIRONMENT: Final = cel.NewEnv(
     variables={RECORD: cel.Type.Map(cel.Type.STRING, cel.Type.DYN)},
     extensions=[ExtStrings()],  # as policy rules have: split, lowerAscii, upperAscii, indexOf, ...
 )
-_FIELD_READ: Final = re.compile(rf"\b{RECORD}\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
+_FIELD_READ: Final = re.compile(rf"""\b{RECORD}\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*['"]([^'"]+)['"]\s*\])""")
 _NAME: Final = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
@@ -84,7 +85,7 @@ class DataContract:
             if rule.name in names:
                 problems.append(f"rule {rule.name} appears twice")
             names.add(rule.name)
-            fields = tuple(dict.fromkeys(_FIELD_READ.findall(rule.expression)))
+            fields = tuple(dict.fromkeys(dotted or indexed for dotted, indexed in _FIELD_READ.findall(rule.expression)))
             unknown = [name for name in fields if name not in known]
             if unknown:
                 listed = ", ".join(f"{RECORD}.{name}" for name in unknown)
@@ -103,6 +104,8 @@ class DataContract:
         if problems:
             raise DataRuleError(problems)
         self._rules = compiled
+        # Only the fields some rule reads go to CEL: converting the others would be wasted work.
+        self._read = tuple(dict.fromkeys(name for rule in compiled for name in rule.fields))
 
     @property
     def rules(self) -> list[DataRule]:
@@ -112,7 +115,8 @@ class DataContract:
         """Every rule `record` breaks (empty when it meets them all)."""
         if not self._rules:
             return []
-        activation = _ENVIRONMENT.Activation({RECORD: _cel_value(record)})
+        fields = {name: _cel_value(record[name]) for name in self._read if name in record}
+        activation = _ENVIRONMENT.Activation({RECORD: fields})
         found = []
         for compiled in self._rules:
             result = compiled.compiled.eval(activation)

@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Final
 
 Encoder = Callable[[Any], bytes]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_MILLISECOND: Final = timedelta(milliseconds=1)
-_MICROSECOND: Final = timedelta(microseconds=1)
 _DAYS_SHIFT: Final = date(1970, 1, 1).toordinal()
 _PRIMITIVE_ONLY: Final = ("null", "boolean", "int", "long", "float", "double", "bytes", "string")
 
@@ -159,7 +157,9 @@ class _Builder:
         kind = schema.get("type")
         if logical == "decimal" and kind == "bytes":
             scale, precision = int(schema.get("scale", 0)), int(schema["precision"])
-            return f"{pad}_bytes(append, _decimal({value}, {scale}, {precision}))\n"
+            shape = self._name("DECIMAL")
+            self.constants[shape] = _DecimalShape(scale, precision)
+            return f"{pad}_bytes(append, _decimal({value}, {shape}))\n"
         if logical == "timestamp-millis" and kind == "long":
             return f"{pad}append(_long(_timestamp({value}, 1000)))\n"
         if logical == "timestamp-micros" and kind == "long":
@@ -180,14 +180,18 @@ def _long(number: int) -> bytes:
     if type(number) is not int or not -(2**63) <= number < 2**63:
         raise Defer
     encoded = (number << 1) ^ (number >> 63)  # zigzag
-    if encoded < 0x80:
-        return _SMALL[encoded]
-    out = bytearray()
-    while encoded >= 0x80:
-        out.append((encoded & 0x7F) | 0x80)
-        encoded >>= 7
-    out.append(encoded)
-    return bytes(out)
+    # Seven bits per byte, looked up 14 bits at a time: a 41-bit timestamp is three lookups, not six
+    # rounds of shifting and masking.
+    if encoded < 0x4000:
+        return _LAST[encoded]
+    if encoded < 0x10000000:
+        return _MORE[encoded & 0x3FFF] + _LAST[encoded >> 14]
+    parts = []
+    while encoded >= 0x4000:
+        parts.append(_MORE[encoded & 0x3FFF])
+        encoded >>= 14
+    parts.append(_LAST[encoded])
+    return b"".join(parts)
 
 
 def _int(number: int) -> bytes:
@@ -203,13 +207,30 @@ def _bytes(append: Callable[[bytes], None], data: bytes) -> None:
     append(data)
 
 
-def _decimal(number: Decimal, scale: int, precision: int) -> bytes:
+class _DecimalShape:
+    """A decimal type's scale and precision, with what encoding one needs of them, computed once."""
+
+    def __init__(self, scale: int, precision: int) -> None:
+        self.scale, self.precision = scale, precision
+        self.quantum = Decimal(1).scaleb(-scale)
+        self.factor, self.limit = 10**scale, 10**precision
+
+
+def _decimal(number: Decimal, shape: _DecimalShape) -> bytes:
     if type(number) is not Decimal:
         raise Defer
-    _, digits, exponent = number.as_tuple()
-    if not isinstance(exponent, int) or len(digits) > precision or exponent + scale < 0:
-        raise Defer  # fastavro refuses these with its own message
-    unscaled = int(number.scaleb(scale))  # exact: only the exponent moves
+    if number.same_quantum(shape.quantum):
+        # Exactly `scale` decimals, the usual case: the unscaled value from the exact ratio (half the
+        # cost of reading the digit tuple), within the precision.
+        numerator, denominator = number.as_integer_ratio()
+        unscaled = numerator * shape.factor // denominator
+        if not -shape.limit < unscaled < shape.limit:
+            raise Defer  # fastavro refuses it with its own message
+    else:
+        _, digits, exponent = number.as_tuple()
+        if not isinstance(exponent, int) or len(digits) > shape.precision or exponent + shape.scale < 0:
+            raise Defer  # fastavro refuses these with its own message
+        unscaled = int(number.scaleb(shape.scale))  # exact: only the exponent moves
     # fastavro's length: the magnitude's bits plus a sign bit, rounded up to whole bytes.
     size = (abs(unscaled).bit_length() + 8) // 8
     return unscaled.to_bytes(size, "big", signed=True)
@@ -220,8 +241,10 @@ def _timestamp(moment: datetime | int, per_unit: int) -> int:
         return moment
     if type(moment) is not datetime or moment.tzinfo is None:
         raise Defer  # fastavro reads a naive datetime in local time; leave that to it
-    # timedelta floor division is exact integer arithmetic, equal to fastavro's days/seconds/microseconds sum.
-    return (moment - _EPOCH) // (_MILLISECOND if per_unit == 1000 else _MICROSECOND)
+    # Exact integer arithmetic, equal to fastavro's days/seconds/microseconds sum.
+    since = moment - _EPOCH
+    micros = (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
+    return micros // per_unit
 
 
 def _date(day: date | int) -> int:
@@ -233,6 +256,12 @@ def _date(day: date | int) -> int:
 
 
 _SMALL: Final = [bytes((value,)) for value in range(0x80)]
+_LAST: Final = [
+    bytes((value,)) if value < 0x80 else bytes(((value & 0x7F) | 0x80, value >> 7)) for value in range(0x4000)
+]
+"""The varint of every number below 2**14: one or two bytes, the last without the continuation bit."""
+_MORE: Final = [bytes(((value & 0x7F) | 0x80, (value >> 7) | 0x80)) for value in range(0x4000)]
+"""14 bits of a longer varint: two bytes, both with the continuation bit."""
 _RUNTIME: Final[Mapping[str, object]] = {
     "Defer": Defer,
     "_defer": _defer,

@@ -18,6 +18,7 @@ def test_a_record_breaking_a_rule_is_told_which_rule_and_which_values() -> None:
             DataRule("cheap", "record.price < 100.0"),
             DataRule("note-if-large", "record.amount_minor < 1000 || record.note != null"),
             DataRule("buyer-email", "record.buyer.email.contains('@')"),
+            DataRule("indexed", "record['currency'] != 'XXX'"),
         ],
         FIELDS,
     )
@@ -44,7 +45,7 @@ def test_unusable_rules_are_refused_each_with_its_problem() -> None:
     with pytest.raises(DataRuleError) as refused:
         DataContract(
             [
-                DataRule("typo", "record.amount_mnor >= 0"),
+                DataRule("typo", "record.amount_mnor >= 0 || record['curency'] == ''"),
                 DataRule("syntax", "record.amount_minor >="),
                 DataRule("not-bool", "record.amount_minor + 1"),
                 DataRule("Bad Name", "true"),
@@ -53,7 +54,7 @@ def test_unusable_rules_are_refused_each_with_its_problem() -> None:
             FIELDS,
         )
     problems = refused.value.problems
-    assert problems[0] == "rule typo reads record.amount_mnor, which the value schema does not have"
+    assert problems[0] == "rule typo reads record.amount_mnor, record.curency, which the value schema does not have"
     assert problems[1].startswith("rule syntax does not compile:")
     assert problems[2] == "rule not-bool returns int; a data rule must return bool"
     assert problems[3] == "rule name 'Bad Name' is not 1-63 of a-z, 0-9, '_' and '-'"

@@ -101,6 +101,9 @@ def test_every_covered_type_encodes_to_fastavros_bytes() -> None:
         {"total": True},  # a bool where a long is expected
         {"state": "LOST"},  # not a symbol
         {"amount": Decimal("1.2345")},  # more decimal places than the scale
+        {"amount": Decimal("1234567890.123")},  # the scale's places, but 13 digits for a precision of 12
+        {"amount": Decimal("-1234567890.123")},
+        {"amount": Decimal("NaN")},
         {"lines": ({"sku": "a", "quantity": 1},)},  # a tuple, not a list
         {"colour": "red"},  # an extra field
     ],
