@@ -1,8 +1,10 @@
 """The end-to-end demo on embedded defaults: the local broker and hub, a domain and its stream
-registered through the catalog, records published with the producer SDK over mTLS and replayed from the
-stream's history, and a write the broker refuses."""
+registered through the catalog, records published with the producer SDK over mTLS, the full state
+backfilled from a SQLite table and certified by the hub, the stream's history replayed, and a write the
+broker refuses."""
 
 import json
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,14 +17,18 @@ from headwater.config import LocalSettings
 from headwater.ledger import open_ledger
 from headwater.local.errors import LocalStackError
 from headwater.local.stack import LocalStack
+from headwater.producers.backfill import Backfill
+from headwater.producers.backfill_sources import PLAIN_KEY, FieldMapping, SqlSource
 from headwater.producers.connection import HubConnection, MtlsConnection
 from headwater.producers.hub import HubClient, HubRefusedError, open_hub
 from headwater.producers.stream_producer import StreamProducer, StreamSchemas
+from headwater.registry.database import sqlite_url
 from headwater.registry.kafka_topics import create_stream_topic
 
 DEMO_IDENTITY = "demo-svc"
 DEMO_DOMAIN = "demo"
 DEMO_STREAM = "demo.greetings"
+PEOPLE = ("alice", "bob", "carol", "dave", "erin")
 FOREIGN_TOPIC = "other.secrets"
 _ALREADY_EXISTS = (40930, 40931)  # the stream or the domain, from an earlier run of the demo
 _GREETING = {
@@ -39,6 +45,9 @@ class DemoResult:
     bootstrap_servers: str
     identity_certificate: Path
     records_read: list[tuple[str, str, int]]
+    backfilled_keys: int
+    manifest_id: int
+    certified_state: str
     foreign_write_error: str
 
 
@@ -67,6 +76,14 @@ def run_demo(settings: LocalSettings, report: Callable[[str], None]) -> DemoResu
         for key in keys:
             producer.send(key, {"text": f"hello {key}"})
 
+    report("Backfilling every person's greeting from a SQLite table, then certifying the stream")
+    source_url = _greetings_database(settings.state_dir / "demo" / "people.db")
+    source = SqlSource(source_url, FieldMapping([], ["text"], {PLAIN_KEY: "name"}), table="greetings")
+    backfilled = Backfill(DEMO_STREAM, identity_hub, identity, source, settings.state_dir / "backfills" / DEMO_STREAM)
+    backfill_report = backfilled.run()
+    with open_hub(identity_hub, timeout_s=300) as hub:
+        certification = hub.post(f"/streams/{DEMO_STREAM}/certify", {})
+
     report("Replaying the stream's history from offset 0")
     records = _read_history(admin, DEMO_STREAM, producer.schemas)
 
@@ -80,8 +97,22 @@ def run_demo(settings: LocalSettings, report: Callable[[str], None]) -> DemoResu
         bootstrap_servers=status.broker.bootstrap_servers or "",
         identity_certificate=certificate_file,
         records_read=records,
+        backfilled_keys=backfill_report.keys,
+        manifest_id=backfill_report.manifest_id,
+        certified_state=str(certification["state"]),
         foreign_write_error=errors[0].name() if errors and errors[0] else "none (unexpected)",
     )
+
+
+def _greetings_database(path: Path) -> str:
+    """The demo's source of truth: a table of every person's latest greeting, made afresh each run."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    with sqlite3.connect(path) as database:
+        database.execute("CREATE TABLE greetings (name TEXT PRIMARY KEY, text TEXT NOT NULL)")
+        database.executemany("INSERT INTO greetings VALUES (?, ?)", [(name, f"hello {name}") for name in PEOPLE])
+    database.close()
+    return sqlite_url(path)
 
 
 def _stream_spec() -> dict[str, object]:

@@ -110,13 +110,17 @@ def test_demo_produces_and_reads_back_over_mtls(tmp_path: Path) -> None:
     try:
         result = run("demo", state_dir=state, env={"HEADWATER_KAFKA_PORT": "0", "HEADWATER_CONTROLLER_PORT": "0"})
         assert result.returncode == 0, result.stderr
-        for key in ("alice", "bob", "carol"):
+        for key in ("alice", "bob", "carol", "dave", "erin"):  # SDK records, then the backfill's
             assert re.search(rf"{key}\s+.\s+hello {key}", result.stdout), result.stdout
+        assert (
+            "Backfilled 5 keys from SQLite (manifest 1); the hub certified demo.greetings: CERTIFIED" in result.stdout
+        )
         assert "refused by the broker (TOPIC_AUTHORIZATION_FAILED)" in result.stdout
         listed = run("streams", "list", state_dir=state)
         assert listed.returncode == 0 and "demo.greetings" in listed.stdout, listed.stderr
         again = run("demo", state_dir=state, env={"HEADWATER_KAFKA_PORT": "0", "HEADWATER_CONTROLLER_PORT": "0"})
         assert again.returncode == 0, again.stderr  # the registration from the first run is reused
+        assert "(manifest 2); the hub certified demo.greetings: CERTIFIED" in again.stdout
     finally:
         run("local", "down", state_dir=state)
 
