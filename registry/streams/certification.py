@@ -345,11 +345,13 @@ class _ContentTally:
                 self._count("changed_since", key)
             else:
                 self._count("deleted_since", key)
+        for key, latest in scan.latest.items():
+            if latest.value_hash is None:
+                # Anywhere, not only on a manifest key's partition: a job rebuilding from every
+                # partition would apply a misplaced tombstone too.
                 if latest.deleted_by != self._facts.owner:
                     self.foreign_tombstones += 1
                     _sample(self.foreign_samples, key)
-        for key, latest in scan.latest.items():
-            if latest.value_hash is None:
                 continue
             self.live.add_entry(key, latest.value_hash)
             if key not in positions:
@@ -398,11 +400,11 @@ class _ContentTally:
 
     def _tombstones(self) -> Check:
         if not self.foreign_tombstones:
-            return Check("tombstones", True, "every tombstone of a manifest key came from the owner's producer")
+            return Check("tombstones", True, "every tombstone came from the owner's producer")
         return Check(
             "tombstones",
             False,
-            f"{self.foreign_tombstones} manifest keys were deleted by tombstones not written by the owner's producer "
+            f"{self.foreign_tombstones} keys were deleted by tombstones not written by the owner's producer "
             f"(e.g. {_listed(self.foreign_samples, self._facts.describe_key)}); run the backfill again to restore them",
             {"foreign_tombstones": self.foreign_tombstones},
             [self._facts.describe_key(key) for key in self.foreign_samples],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import sqlite3
 import time
 import uuid
@@ -19,13 +20,17 @@ import pytest
 from confluent_kafka import Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
 
+from headwater.ledger import open_hub_database
+from headwater.local.hub import LocalAdminClients
 from headwater.producers.backfill import CHECKPOINT_FILE, Backfill, BackfillReport
 from headwater.producers.backfill_sources import FieldMapping, IterableSource, JsonLinesSource, SqlSource
 from headwater.producers.connection import HubConnection, MtlsConnection
 from headwater.producers.errors import CheckpointMismatchError, DuplicateKeyError, SourceError
 from headwater.producers.stream_producer import StreamProducer
 from headwater.registry.database import sqlite_url
+from headwater.registry.streams.certification import StreamCertifier
 from headwater.registry.streams.content_digest import ContentDigest, Entry, encode_entries
+from headwater.registry.streams.manifests import ManifestBook
 from tests.conftest import IdentityFactory, RunningBroker, RunningHub
 from tests.hub_helpers import hub_http_client, run_cli
 
@@ -296,6 +301,9 @@ def test_drift_degrades_a_certified_stream_with_the_reason(
     repaired = run_cli(shared_hub, shared_broker, "streams", "repair", retention_changed)
     assert repaired.returncode == 0, repaired.stderr
     assert f"{retention_changed} is CERTIFIED" in repaired.stdout
+    history = run_cli(shared_hub, shared_broker, "streams", "certifications", retention_changed)
+    assert history.returncode == 0, history.stderr
+    assert re.search(r"audit .* headwater-auditor .* failed .* topic-config", history.stdout), history.stdout
 
 
 def _audit_finding(hub: RunningHub, identity: MtlsConnection, stream: str, check: str) -> str | None:
@@ -329,3 +337,34 @@ def _manifest_body(entries: list[Entry], digest: ContentDigest, key_id: int, val
         "schema_ids": [key_id, value_id],
         "entries": base64.b64encode(zlib.compress(encode_entries(entries))).decode(),
     }
+
+
+def test_the_content_audit_rescans_the_topic_against_the_certified_manifest(
+    shared_hub: RunningHub, shared_broker: RunningBroker, owner: MtlsConnection, tmp_path: Path
+) -> None:
+    stream = register_accounts(shared_hub, owner, partitions=2)
+    source = IterableSource(({"account_id": n}, _account(n)) for n in range(1, 301))
+    backfill(shared_hub, owner, stream, source, tmp_path / "w")
+    certified = certify(shared_hub, owner, stream).json()
+    # The hub's own certifier, in-process on the hub's database and broker, as the auditor runs it.
+    clients = LocalAdminClients(shared_broker.settings)
+    sessions = open_hub_database(shared_broker.settings)
+    certifier = StreamCertifier(sessions, clients.current, clients.config, ManifestBook(sessions))
+
+    clean = certifier.audit(stream, certified["manifest_id"], {}, content=True)
+    assert clean.passed and clean.kind == "content-audit" and clean.id is not None
+    assert {check.check: check for check in clean.checks}["content"].counts["as_published"] == 300
+
+    with StreamProducer.open(stream, hub_of(shared_hub, owner), owner) as producer:
+        producer.send({"account_id": 1}, _account(1) | {"holder": "renamed"})  # the owner's later update: fine
+        tombstone_key = producer.schemas.key.encode({"account_id": 2})
+    # Someone else's delete of a manifest key, partitioned as the Java client would.
+    raw = Producer(shared_broker.admin_connection.client_config(partitioner="murmur2_random"))
+    raw.produce(stream, None, tombstone_key)
+    raw.flush(30)
+    drifted = certifier.audit(stream, certified["manifest_id"], {}, content=True)
+    checks = {check.check: check for check in drifted.checks}
+    assert not drifted.passed and drifted.state == "DEGRADED"
+    counts = checks["content"].counts
+    assert checks["content"].passed and (counts["changed_since"], counts["deleted_since"]) == (1, 1)
+    assert not checks["tombstones"].passed and checks["tombstones"].samples == ['{"account_id": 2}']
