@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import uuid
 
 import httpx
 
@@ -32,3 +33,14 @@ def run_cli(
         timeout=120,
         check=False,
     )
+
+
+def fresh_domain(hub: RunningHub, broker: RunningBroker) -> str:
+    """A new domain, created by the hub admin; its name is unique to the test."""
+    domain = f"d{uuid.uuid4().hex[:10]}"
+    with hub_http_client(hub, broker.admin_connection) as admin:
+        created = admin.post(
+            "/api/v1/domains", json={"name": domain, "owning_team": "team", "contact": "t@example.com"}
+        )
+        assert created.status_code == 201, created.text
+    return domain

@@ -113,6 +113,21 @@ class CertificationFailedError(RegistryError):
 
 
 @dataclass(frozen=True)
+class CertificationRecord:
+    """A stored certification or drift finding."""
+
+    id: int
+    kind: str
+    manifest_id: int
+    requested_by: str
+    passed: bool
+    started_at: datetime
+    finished_at: datetime
+    scanned_offsets: dict[str, int]
+    report: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class StreamFacts:
     """What a check needs of the catalog row, read in one short transaction."""
 
@@ -144,6 +159,30 @@ class StreamCertifier:
             owned_stream(session, requester, name, "certification")
         manifest = self._manifests.latest(name)
         return self._full_check(name, manifest, CERTIFY, requester.identity)
+
+    def history(self, name: str, limit: int = 100) -> list[CertificationRecord]:
+        """Certifications and drift findings of a stream, newest first."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(StreamCertification)
+                .where(StreamCertification.stream == name)
+                .order_by(StreamCertification.id.desc())
+                .limit(limit)
+            ).all()
+            return [
+                CertificationRecord(
+                    row.id,
+                    row.kind,
+                    row.manifest_id,
+                    row.requested_by,
+                    row.passed,
+                    row.started_at,
+                    row.finished_at,
+                    dict(row.scanned_offsets),
+                    list(row.report),
+                )
+                for row in rows
+            ]
 
     def stale_keys(self, requester: Requester, name: str, entries: bytes, start_offsets: dict[int, int]) -> list[bytes]:
         """Live keys missing from `entries` whose last write came before the backfill began: the keys a

@@ -11,7 +11,6 @@ import sqlite3
 import time
 import uuid
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from headwater.registry.streams.certification import StreamCertifier
 from headwater.registry.streams.content_digest import ContentDigest, Entry, encode_entries
 from headwater.registry.streams.manifests import ManifestBook
 from tests.conftest import IdentityFactory, RunningBroker, RunningHub
-from tests.hub_helpers import hub_http_client, run_cli
+from tests.hub_helpers import fresh_domain, hub_http_client, run_cli
 
 ACCOUNT_KEY = {"type": "record", "name": "AccountKey", "fields": [{"name": "account_id", "type": "long", "doc": "Id."}]}
 ACCOUNT = {
@@ -49,17 +48,8 @@ FIELDS = FieldMapping(["account_id"], ["account_id", "holder", "balance_minor", 
 
 
 @pytest.fixture
-def admin(shared_hub: RunningHub, shared_broker: RunningBroker) -> Iterator[httpx.Client]:
-    with hub_http_client(shared_hub, shared_broker.admin_connection) as client:
-        yield client
-
-
-@pytest.fixture
-def owner(admin: httpx.Client, issue_identity: IdentityFactory) -> MtlsConnection:
-    domain = f"d{uuid.uuid4().hex[:10]}"
-    created = admin.post("/api/v1/domains", json={"name": domain, "owning_team": "team", "contact": "t@example.com"})
-    assert created.status_code == 201, created.text
-    return issue_identity(domain=domain)
+def owner(shared_hub: RunningHub, shared_broker: RunningBroker, issue_identity: IdentityFactory) -> MtlsConnection:
+    return issue_identity(domain=fresh_domain(shared_hub, shared_broker))
 
 
 def register_accounts(hub: RunningHub, owner: MtlsConnection, partitions: int = 3) -> str:

@@ -23,7 +23,7 @@ from headwater.local.postgres import PrivatePostgres
 from headwater.producers.connection import MtlsConnection
 from headwater.registry.ca import CertificateKind
 from tests.conftest import RunningBroker, RunningHub
-from tests.hub_helpers import hub_http_client
+from tests.hub_helpers import fresh_domain
 from tests.integration.test_backfill import register_accounts
 from tests.integration.test_cli import HEADWATER
 
@@ -92,11 +92,7 @@ def wait_for_checkpoint(work_dir: Path, at_least: int, process: subprocess.Popen
 
 
 def owner_identity(broker: RunningBroker, hub: RunningHub, folder: Path) -> MtlsConnection:
-    domain = f"d{uuid.uuid4().hex[:10]}"
-    with hub_http_client(hub, broker.admin_connection) as admin:
-        created = admin.post("/api/v1/domains", json={"name": domain, "owning_team": "t", "contact": "t@example.com"})
-        assert created.status_code == 201, created.text
-    issued = broker.ledger.issue(f"svc-{uuid.uuid4().hex[:8]}", domain, CertificateKind.CLIENT)
+    issued = broker.ledger.issue(f"svc-{uuid.uuid4().hex[:8]}", fresh_domain(hub, broker), CertificateKind.CLIENT)
     certificate, key = issued.write(folder)
     return MtlsConnection(broker.bootstrap_servers, broker.settings.ca_file, certificate, key)
 

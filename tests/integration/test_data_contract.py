@@ -14,7 +14,7 @@ from headwater.producers.connection import HubConnection, MtlsConnection
 from headwater.producers.errors import DataRuleViolationError
 from headwater.producers.stream_producer import DEAD_LETTER_RULE_HEADER, DEAD_LETTER_SOURCE_HEADER, StreamProducer
 from tests.conftest import IdentityFactory, RunningBroker, RunningHub
-from tests.hub_helpers import hub_http_client
+from tests.hub_helpers import fresh_domain, hub_http_client
 from tests.integration.test_stream_registration import spec
 
 RULES = [
@@ -25,11 +25,7 @@ RULES = [
 
 @pytest.fixture
 def owner(shared_hub: RunningHub, shared_broker: RunningBroker, issue_identity: IdentityFactory) -> MtlsConnection:
-    domain = f"d{uuid.uuid4().hex[:10]}"
-    with hub_http_client(shared_hub, shared_broker.admin_connection) as admin:
-        created = admin.post("/api/v1/domains", json={"name": domain, "owning_team": "t", "contact": "t@example.com"})
-        assert created.status_code == 201, created.text
-    return issue_identity(domain=domain)
+    return issue_identity(domain=fresh_domain(shared_hub, shared_broker))
 
 
 @pytest.fixture

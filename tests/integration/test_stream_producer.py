@@ -6,11 +6,9 @@ import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -34,7 +32,7 @@ from headwater.producers.wire_format import unframe
 from headwater.registry.ca import CertificateKind
 from headwater.registry.kafka_acls import create_acls, producer_bindings
 from tests.conftest import IdentityFactory, RunningBroker, RunningHub
-from tests.hub_helpers import hub_http_client
+from tests.hub_helpers import fresh_domain, hub_http_client
 from tests.integration.test_broker_security import REFUSED_CERTIFICATE_ALERTS
 from tests.integration.test_stream_registration import spec
 from tests.kafka_helpers import tls_refusal
@@ -43,18 +41,9 @@ JAVA_PROBE = Path(__file__).parents[1] / "java" / "PartitionProbe.java"
 
 
 @pytest.fixture
-def admin(shared_hub: RunningHub, shared_broker: RunningBroker) -> Iterator[httpx.Client]:
-    with hub_http_client(shared_hub, shared_broker.admin_connection) as client:
-        yield client
-
-
-@pytest.fixture
-def team(admin: httpx.Client, issue_identity: IdentityFactory) -> MtlsConnection:
+def team(shared_hub: RunningHub, shared_broker: RunningBroker, issue_identity: IdentityFactory) -> MtlsConnection:
     """An identity of a fresh domain."""
-    domain = f"d{uuid.uuid4().hex[:10]}"
-    created = admin.post("/api/v1/domains", json={"name": domain, "owning_team": "team", "contact": "t@example.com"})
-    assert created.status_code == 201, created.text
-    return issue_identity(domain=domain)
+    return issue_identity(domain=fresh_domain(shared_hub, shared_broker))
 
 
 def _domain_of(identity: MtlsConnection, shared_hub: RunningHub) -> str:

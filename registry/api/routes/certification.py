@@ -8,12 +8,10 @@ import binascii
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import select
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from headwater.registry.api.deps import CurrentIdentity, HubDep
-from headwater.registry.models import StreamCertification
-from headwater.registry.streams.certification import CertificationFailedError, CertificationOutcome
+from headwater.registry.streams.certification import CertificationFailedError, CertificationOutcome, CertificationRecord
 from headwater.registry.streams.manifests import ManifestFigures, ManifestPartition, ManifestRecord
 
 router = APIRouter(tags=["certification"])
@@ -26,6 +24,18 @@ def _decoded(text: str) -> bytes:
         return base64.b64decode(text, validate=True)
     except binascii.Error as error:
         raise ValueError(f"not base64 ({error})") from error
+
+
+def _base64(text: str) -> str:
+    _decoded(text)
+    return text
+
+
+EncodedEntries = Annotated[
+    str,
+    AfterValidator(_base64),
+    Field(description="Base64 of the zlib-compressed entries (see `headwater.registry.streams.content_digest`)."),
+]
 
 
 class ManifestPartitionPayload(BaseModel):
@@ -46,26 +56,14 @@ class ManifestRequest(BaseModel):
     partitions: list[ManifestPartitionPayload]
     schema_ids: list[int]
     details: dict[str, Any] = Field(default_factory=dict)
-    entries: str = Field(description="Base64 of the zlib-compressed entries (see `content_digest`).")
-
-    @field_validator("entries")
-    @classmethod
-    def _base64(cls, value: str) -> str:
-        _decoded(value)
-        return value
+    entries: EncodedEntries
 
 
 class StaleKeysRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    entries: str = Field(description="Base64 of the zlib-compressed entries the backfill wrote.")
+    entries: EncodedEntries
     start_offsets: dict[int, int] = Field(description="Per partition, its end offset when the backfill began.")
-
-    @field_validator("entries")
-    @classmethod
-    def _base64(cls, value: str) -> str:
-        _decoded(value)
-        return value
 
 
 class StaleKeysPayload(BaseModel):
@@ -120,39 +118,7 @@ def repair_topic_config(name: StreamName, hub: HubDep, caller: CurrentIdentity) 
     return outcome
 
 
-class CertificationRecord(BaseModel):
-    id: int
-    kind: str
-    manifest_id: int
-    requested_by: str
-    passed: bool
-    started_at: str
-    finished_at: str
-    scanned_offsets: dict[str, int]
-    report: list[dict[str, Any]]
-
-
 @router.get("/streams/{name}/certifications")
 def list_certifications(name: StreamName, hub: HubDep, _caller: CurrentIdentity) -> list[CertificationRecord]:
-    """Certifications and drift findings, newest first."""
-    with hub.sessions() as session:
-        rows = session.scalars(
-            select(StreamCertification)
-            .where(StreamCertification.stream == name)
-            .order_by(StreamCertification.id.desc())
-            .limit(100)
-        ).all()
-        return [
-            CertificationRecord(
-                id=row.id,
-                kind=row.kind,
-                manifest_id=row.manifest_id,
-                requested_by=row.requested_by,
-                passed=row.passed,
-                started_at=row.started_at.isoformat(),
-                finished_at=row.finished_at.isoformat(),
-                scanned_offsets=row.scanned_offsets,
-                report=row.report,
-            )
-            for row in rows
-        ]
+    """Certifications and drift findings, newest first (the last 100)."""
+    return hub.certifier.history(name)
