@@ -2,9 +2,10 @@
 Python iterable. Each yields records with a *position* from which a later run resumes.
 
 - A database (any SQLAlchemy URL) is read in key order with keyset paging (`WHERE key > last ORDER
-  BY key LIMIT n`) inside one read-only transaction, so every page comes from one snapshot
-  (REPEATABLE READ on PostgreSQL; a read transaction on SQLite). The position is the last key read;
-  key columns must hold integers or strings and be unique (a primary key).
+  BY key LIMIT n`) inside one transaction. On PostgreSQL it is REPEATABLE READ, so every page comes
+  from one snapshot; elsewhere (SQLite's driver starts no transaction for a SELECT) each page is read
+  as it is then, which never misses a key present throughout. The position is the last key read; key
+  columns must hold integers or strings and be unique (a primary key).
 - A JSON Lines file: one object per line holding the key's and the value's fields; the position is
   the byte offset after the line.
 - An iterable of (key, value) pairs; the position is the count consumed, so a resumed run must be
