@@ -25,6 +25,8 @@ from cel_expr_python import cel
 from cel_expr_python.ext.ext_strings import ExtStrings
 from google.protobuf import descriptor_pool
 
+from headwater.policies.avro_cel_types import typed_environment
+
 RECORD: Final = "record"
 _ENVIRONMENT: Final = cel.NewEnv(
     descriptor_pool.DescriptorPool(),
@@ -80,10 +82,12 @@ class _CompiledRule:
 class DataContract:
     """A stream's rules, compiled once."""
 
-    def __init__(self, rules: Iterable[DataRule], value_fields: Iterable[str]) -> None:
+    def __init__(self, rules: Iterable[DataRule], value_fields: Iterable[str], value_schema: object = None) -> None:
         """Raises DataRuleError naming every rule that does not compile, does not return a boolean, reads
-        a field outside `value_fields`, repeats a name or has a malformed one."""
+        a field outside `value_fields`, repeats a name or has a malformed one; with `value_schema` (Avro
+        JSON data), also every rule that does not type-check against it (see `avro_cel_types`)."""
         known, problems, compiled, names = set(value_fields), [], [], set()
+        typed = typed_environment(value_schema, RECORD) if value_schema is not None else None
         for rule in rules:
             if not _NAME.match(rule.name):
                 problems.append(f"rule name {rule.name!r} is not 1-63 of a-z, 0-9, '_' and '-'")
@@ -99,12 +103,20 @@ class DataContract:
             try:
                 expression = _ENVIRONMENT.compile(rule.expression.strip())
             except RuntimeError as error:
-                problems.append(f"rule {rule.name} does not compile: {str(error).strip().splitlines()[0]}")
+                problems.append(f"rule {rule.name} does not compile: {_cel_error(error)}")
                 continue
             if expression.return_type() != cel.Type.BOOL:
                 returned = expression.return_type().name().lower()
                 problems.append(f"rule {rule.name} returns {returned}; a data rule must return bool")
                 continue
+            if typed is not None:
+                try:
+                    typed.compile(rule.expression.strip())
+                except RuntimeError as error:
+                    problems.append(
+                        f"rule {rule.name} does not type-check against the value schema: {_cel_error(error)}"
+                    )
+                    continue
             compiled.append(_CompiledRule(rule, expression, fields))
         if problems:
             raise DataRuleError(problems)
@@ -138,6 +150,12 @@ class DataContract:
             fields = {name: record.get(name) for name in compiled.fields}
             found.append(DataRuleViolation(compiled.rule.name, compiled.rule.expression, fields, problem))
         return found
+
+
+def _cel_error(error: RuntimeError) -> str:
+    """cel-expr-python's first line, without its status prefix: `<input>:1:17: found no matching ...`."""
+    first = str(error).strip().splitlines()[0]
+    return first.removeprefix("INVALID_ARGUMENT: ").removeprefix("ERROR: ")
 
 
 def _cel_value(value: Any) -> Any:

@@ -22,7 +22,7 @@ def check_data_rules(stream: str, rules: Sequence[DataRule], value_schema: str) 
     definition = json.loads(value_schema)
     fields = [field["name"] for field in definition.get("fields", [])] if isinstance(definition, dict) else []
     try:
-        DataContract(rules, fields)
+        DataContract(rules, fields, definition)
     except DataRuleError as error:
         raise InvalidDataRulesError(stream, error.problems) from error
 

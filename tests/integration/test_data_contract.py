@@ -119,6 +119,10 @@ def test_unusable_rules_are_refused_and_rules_can_be_replaced_by_the_owner(
         assert other.put(f"/api/v1/streams/{stream}/data-rules", json=RULES[:1]).status_code == 403
     not_bool = client.put(f"/api/v1/streams/{stream}/data-rules", json=[{"name": "n", "expression": "1"}])
     assert not_bool.status_code == 422 and "returns int" in not_bool.text
+    mistyped = client.put(
+        f"/api/v1/streams/{stream}/data-rules", json=[{"name": "t", "expression": "record.buyer > 1"}]
+    )
+    assert mistyped.status_code == 422 and "does not type-check against the value schema" in mistyped.text
     replaced = client.put(f"/api/v1/streams/{stream}/data-rules", json=RULES[:1])
     assert replaced.status_code == 200, replaced.text
     with StreamProducer.open(stream, _hub(shared_hub, owner), owner) as producer:

@@ -59,3 +59,67 @@ def test_unusable_rules_are_refused_each_with_its_problem() -> None:
     assert problems[2] == "rule not-bool returns int; a data rule must return bool"
     assert problems[3] == "rule name 'Bad Name' is not 1-63 of a-z, 0-9, '_' and '-'"
     assert problems[4] == "rule typo appears twice"
+
+
+SCHEMA = {
+    "type": "record",
+    "name": "Payment",
+    "namespace": "bench",
+    "fields": [
+        {"name": "amount_minor", "type": "long"},
+        {"name": "currency", "type": {"type": "enum", "name": "Currency", "symbols": ["EUR", "GBP"]}},
+        {"name": "fee_currency", "type": "Currency"},
+        {"name": "price", "type": {"type": "bytes", "logicalType": "decimal", "precision": 9, "scale": 2}},
+        {"name": "note", "type": ["null", "string"]},
+        {"name": "buyer", "type": {"type": "record", "name": "Buyer", "fields": [{"name": "email", "type": "string"}]}},
+        {"name": "tags", "type": {"type": "array", "items": "string"}},
+        {"name": "limits", "type": {"type": "map", "values": "long"}},
+        {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+    ],
+}
+SCHEMA_FIELDS = [field["name"] for field in SCHEMA["fields"]]
+
+
+def test_rules_are_type_checked_against_the_value_schema() -> None:
+    fine = [
+        "record.amount_minor >= 0 && record.price < 100.0",
+        "record.currency == 'EUR' && record.fee_currency == record.currency",
+        "record.note == null || record.note.size() < 20",
+        "record.buyer.email.contains('@') && record.tags.all(t, t.size() > 0)",
+        "record.limits.all(k, record.limits[k] >= 0) && record.at > 0",
+    ]
+    contract = DataContract([DataRule(f"r{n}", rule) for n, rule in enumerate(fine)], SCHEMA_FIELDS, SCHEMA)
+    record = {
+        "amount_minor": 1,
+        "currency": "EUR",
+        "fee_currency": "EUR",
+        "price": Decimal("9.50"),
+        "note": None,
+        "buyer": {"email": "a@b"},
+        "tags": ["x"],
+        "limits": {"day": 5},
+        "at": 1,
+    }
+    assert contract.violations(record) == []
+
+    with pytest.raises(DataRuleError) as refused:
+        DataContract(
+            [
+                DataRule("string-vs-int", "record.currency > 1"),
+                DataRule("double-vs-int", "record.price >= 0"),
+                DataRule("nested-typo", "record.buyer.emial == ''"),
+            ],
+            SCHEMA_FIELDS,
+            SCHEMA,
+        )
+    problems = refused.value.problems
+    assert problems[0].startswith("rule string-vs-int does not type-check against the value schema: <input>:1:17:")
+    assert "no matching overload for '_>_' applied to '(string, int)'" in problems[0]
+    assert "applied to '(double, int)'" in problems[1]
+    assert "undefined field 'emial'" in problems[2]
+
+
+def test_a_schema_without_a_mirror_keeps_the_untyped_check() -> None:
+    union = {"type": "record", "name": "U", "fields": [{"name": "either", "type": ["int", "string"]}]}
+    contract = DataContract([DataRule("any", "record.either != 0")], ["either"], union)
+    assert contract.violations({"either": 3}) == []

@@ -1,0 +1,162 @@
+"""A CEL type environment for one Avro record schema: `record` typed as a protobuf message mirroring it,
+so data rules are type-checked (`record.currency > 1` is refused, not a violation at every send).
+
+Mapping: string and enum → string; int, long, date and timestamps → int; float, double and decimal →
+double; boolean → bool; bytes and fixed → bytes; records → messages; arrays → repeated fields; maps →
+`map(string, ...)`; a union of null and one scalar → its protobuf wrapper (so `record.note != null`
+checks), of null and a record → the message. Other unions and nested arrays or maps have no mirror:
+`typed_environment` returns None and the rules are checked against `map(string, dyn)` only.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from cel_expr_python import cel
+from cel_expr_python.ext.ext_strings import ExtStrings
+from google.protobuf import descriptor_pb2, descriptor_pool, wrappers_pb2
+
+PACKAGE: Final = "headwater.record"
+_Field = descriptor_pb2.FieldDescriptorProto
+_SCALARS: Final = {
+    "string": (_Field.TYPE_STRING, "StringValue"),
+    "int": (_Field.TYPE_INT64, "Int64Value"),
+    "long": (_Field.TYPE_INT64, "Int64Value"),
+    "float": (_Field.TYPE_DOUBLE, "DoubleValue"),
+    "double": (_Field.TYPE_DOUBLE, "DoubleValue"),
+    "boolean": (_Field.TYPE_BOOL, "BoolValue"),
+    "bytes": (_Field.TYPE_BYTES, "BytesValue"),
+}
+_LOGICAL: Final = {"decimal": "double", "timestamp-millis": "long", "timestamp-micros": "long", "date": "int"}
+_counter = itertools.count()
+
+
+class _NoMirror(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class TypedEnvironment:
+    env: cel.Env
+    pool: descriptor_pool.DescriptorPool
+    """Held with the environment: it refers to the pool's descriptors without keeping the pool alive."""
+
+    def compile(self, expression: str) -> cel.Expression:
+        return self.env.compile(expression)
+
+
+def typed_environment(schema: object, variable: str) -> TypedEnvironment | None:
+    """An environment where `variable` is the record `schema` describes, or None when it has no mirror."""
+    if not isinstance(schema, Mapping) or schema.get("type") != "record":
+        return None
+    # Each environment gets its own package: two schemas may name different records alike.
+    package = f"{PACKAGE}.s{next(_counter)}"
+    file = descriptor_pb2.FileDescriptorProto(
+        name=f"{package}.proto", package=package, syntax="proto3", dependency=["google/protobuf/wrappers.proto"]
+    )
+    try:
+        root = _Mirror(file, package).message(schema)
+        pool = descriptor_pool.DescriptorPool()
+        pool.AddSerializedFile(wrappers_pb2.DESCRIPTOR.serialized_pb)
+        pool.Add(file)
+        # An invalid file is logged by the pool, not raised: look the message up to know.
+        pool.FindMessageTypeByName(f"{package}.{root}")
+    except (_NoMirror, TypeError, KeyError, ValueError):
+        return None
+    env = cel.NewEnv(pool, variables={variable: cel.Type(f"{package}.{root}")}, extensions=[ExtStrings()])
+    return TypedEnvironment(env, pool)
+
+
+class _Mirror:
+    def __init__(self, file: descriptor_pb2.FileDescriptorProto, package: str) -> None:
+        self._file, self._package = file, package
+        self._names: dict[str, str] = {}
+        self._named: dict[str, Mapping[str, Any]] = {}
+        """Named types seen so far (records, enums, fixed), by short and full name, for references."""
+
+    def _resolve(self, schema: object) -> object:
+        if isinstance(schema, str) and schema in self._named:
+            return self._named[schema]
+        if isinstance(schema, Mapping) and "name" in schema:
+            name = str(schema["name"])
+            namespace = schema.get("namespace")
+            self._named[name] = schema
+            self._named[f"{namespace}.{name}" if namespace and "." not in name else name] = schema
+        return schema
+
+    def message(self, schema: Mapping[str, Any]) -> str:
+        self._resolve(schema)
+        full = str(schema["name"])
+        if full in self._names:
+            return self._names[full]
+        name = f"M{len(self._names)}_{full.replace('.', '_')}"
+        self._names[full] = name
+        message = self._file.message_type.add(name=name)
+        for number, field in enumerate(schema["fields"], start=1):
+            self._field(message, field["name"], number, field["type"])
+        return name
+
+    def _field(self, message: descriptor_pb2.DescriptorProto, name: str, number: int, schema: object) -> None:
+        field = message.field.add(name=name, number=number, label=_Field.LABEL_OPTIONAL)
+        schema = self._resolve(schema)
+        if isinstance(schema, list):
+            others = [branch for branch in schema if branch != "null"]
+            if len(others) != 1 or len(schema) != 2:
+                raise _NoMirror("a union other than null and one type")
+            self._nullable(field, others[0])
+            return
+        if isinstance(schema, Mapping) and schema.get("type") == "array":
+            field.label = _Field.LABEL_REPEATED
+            self._single(field, schema["items"])
+            return
+        if isinstance(schema, Mapping) and schema.get("type") == "map":
+            # protoc's name for a map field's entry type, which the descriptor pool insists on.
+            entry = message.nested_type.add(
+                name="".join(part[:1].upper() + part[1:] for part in name.split("_")) + "Entry"
+            )
+            entry.options.map_entry = True
+            entry.field.add(name="key", number=1, type=_Field.TYPE_STRING, label=_Field.LABEL_OPTIONAL)
+            self._single(entry.field.add(name="value", number=2, label=_Field.LABEL_OPTIONAL), schema["values"])
+            field.label = _Field.LABEL_REPEATED
+            field.type, field.type_name = _Field.TYPE_MESSAGE, f".{self._package}.{message.name}.{entry.name}"
+            return
+        self._single(field, schema)
+
+    def _nullable(self, field: _Field, schema: object) -> None:
+        schema = self._resolve(schema)
+        kind = _kind(schema)
+        if kind in _SCALARS:
+            field.type, field.type_name = _Field.TYPE_MESSAGE, f".google.protobuf.{_SCALARS[kind][1]}"
+        else:
+            self._single(field, schema)
+
+    def _single(self, field: _Field, schema: object) -> None:
+        schema = self._resolve(schema)
+        kind = _kind(schema)
+        if kind in _SCALARS:
+            field.type = _SCALARS[kind][0]
+        elif kind == "record":
+            assert isinstance(schema, Mapping)
+            field.type, field.type_name = _Field.TYPE_MESSAGE, f".{self._package}.{self.message(schema)}"
+        else:
+            raise _NoMirror(f"type {kind}")
+
+
+def _kind(schema: object) -> str:
+    """The scalar kind a schema is read as in CEL, `record`, or what has no mirror."""
+    if isinstance(schema, str):
+        return schema
+    if not isinstance(schema, Mapping):
+        return "union"
+    logical = schema.get("logicalType")
+    if logical in _LOGICAL:
+        return _LOGICAL[str(logical)]
+    kind = str(schema.get("type"))
+    if kind == "enum":
+        return "string"
+    if kind == "fixed":
+        return "bytes"
+    return kind
