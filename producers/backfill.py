@@ -151,12 +151,12 @@ class Backfill:
         next_sent_note = time.monotonic() + _SENT_EVERY_S
         try:
             for record in self._source.records(checkpoint.position):
-                key = schemas.key.encode(record.key)
+                key, value = producer.encode(record.key, record.value)  # the stream's data rules hold here too
                 short = _short_hash(key)
                 if short in seen:
                     raise DuplicateKeyError(self._stream, record.key, record.position)
                 seen.add(short)
-                producer.send_encoded(key, schemas.value.encode(record.value))
+                producer.send_encoded(key, value)
                 sent, position = sent + 1, record.position
                 now = time.monotonic()
                 if now >= next_sent_note:

@@ -154,17 +154,27 @@ class StreamProducer:
         return self.schemas.stream
 
     def send(self, key: object, value: Mapping[str, Any]) -> None:
-        """Queue one record; raises RecordRejectedError (nothing queued) if either part misfits its
-        schema, and DataRuleViolationError if the value breaks a data rule (unless dead letters go to
-        a stream)."""
+        """Queue one record; raises what `encode` raises (nothing queued), except that a record breaking
+        a data rule goes to the dead-letter stream when there is one."""
+        try:
+            encoded_key, encoded_value = self.encode(key, value)
+        except DataRuleViolationError as broken:
+            if self._dead_letters is None:
+                raise
+            self._dead_letter(key, value, broken.violations)
+            return
+        self._produce(encoded_key, encoded_value)
+
+    def encode(self, key: object, value: Mapping[str, Any]) -> tuple[bytes, bytes]:
+        """The record in the wire format, checked: KeyRequiredError without a key, RecordRejectedError
+        if either part misfits its schema, DataRuleViolationError if the value breaks a data rule."""
         violations = self.schemas.contract.violations(value)
         if violations:
-            self._reject(key, value, violations)
-            return
-        self._produce(self._key_bytes(key), self.schemas.value.encode(value))
+            raise DataRuleViolationError(self.stream, violations)
+        return self._key_bytes(key), self.schemas.value.encode(value)
 
     def send_encoded(self, key: bytes, value: bytes) -> None:
-        """Queue a record whose key and value are already in the wire format (encoded by `schemas`)."""
+        """Queue a record `encode` returned."""
         self._produce(key, value)
 
     def delete(self, key: object) -> None:
@@ -246,9 +256,8 @@ class StreamProducer:
             raise
         self._producer, self.certificate_serial = self._connect()
 
-    def _reject(self, key: object, value: Mapping[str, Any], violations: list[DataRuleViolation]) -> None:
-        if self._dead_letters is None:
-            raise DataRuleViolationError(self.stream, violations)
+    def _dead_letter(self, key: object, value: Mapping[str, Any], violations: list[DataRuleViolation]) -> None:
+        assert self._dead_letters is not None
         dead = self._dead_letters
         headers = [
             (DEAD_LETTER_SOURCE_HEADER, self.stream.encode()),

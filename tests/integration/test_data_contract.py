@@ -3,13 +3,17 @@ enforced by the producer SDK before anything is sent, or records set aside on a 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
+from headwater.producers.backfill import CHECKPOINT_FILE, Backfill
+from headwater.producers.backfill_sources import IterableSource
 from headwater.producers.connection import HubConnection, MtlsConnection
 from headwater.producers.errors import DataRuleViolationError
 from headwater.producers.stream_producer import DEAD_LETTER_RULE_HEADER, DEAD_LETTER_SOURCE_HEADER, StreamProducer
@@ -128,3 +132,16 @@ def test_unusable_rules_are_refused_and_rules_can_be_replaced_by_the_owner(
     with StreamProducer.open(stream, _hub(shared_hub, owner), owner) as producer:
         with pytest.raises(DataRuleViolationError, match="amount-not-negative"):
             producer.send(*_order(2, -1))
+
+
+def test_a_backfill_keeps_the_rules_too(
+    shared_hub: RunningHub, shared_broker: RunningBroker, owner: MtlsConnection, client: httpx.Client, tmp_path: Path
+) -> None:
+    stream = _register(client, "backfilled", RULES)
+    source = IterableSource([_order(1, 5), _order(2, -3), _order(3, 7)])
+    backfill = Backfill(stream, _hub(shared_hub, owner), owner, source, tmp_path / "w", checkpoint_every_s=0)
+    with pytest.raises(DataRuleViolationError, match="amount-not-negative .* amount_minor = -3"):
+        backfill.run()
+    saved = json.loads((tmp_path / "w" / CHECKPOINT_FILE).read_text())
+    assert saved["sent"] == 1  # order-1 went out and is checkpointed; nothing of order-2
+    assert len(_records(shared_broker.admin_connection, stream)) == 1
