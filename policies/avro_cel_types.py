@@ -34,6 +34,13 @@ _LOGICAL: Final = {"decimal": "double", "timestamp-millis": "long", "timestamp-m
 _counter = itertools.count()
 
 
+def record_field_names(schema: object) -> list[str]:
+    """A record schema's top-level field names (Avro JSON data); none for other schemas (a string, say)."""
+    if not isinstance(schema, Mapping):
+        return []
+    return [str(field["name"]) for field in schema.get("fields", [])]
+
+
 class _NoMirror(Exception):
     pass
 

@@ -15,6 +15,7 @@ from typing import Any
 import fastavro
 from fastavro.validation import ValidationError, validate
 
+from headwater.policies.avro_cel_types import record_field_names
 from headwater.producers.avro_encoder import Defer, compile_encoder
 from headwater.producers.errors import RecordRejectedError
 from headwater.producers.wire_format import frame, unframe
@@ -28,8 +29,7 @@ class RecordCodec:
     def __init__(self, stream: str, role: str, schema_id: int, schema_text: str) -> None:
         self.stream, self.role, self.schema_id = stream, role, schema_id
         definition = json.loads(schema_text)
-        fields = definition.get("fields", []) if isinstance(definition, dict) else []
-        self.field_names: list[str] = [field["name"] for field in fields]
+        self.field_names = record_field_names(definition)
         """A record schema's top-level fields; empty for other schemas (a string key, say)."""
         self._schema = fastavro.parse_schema(definition)
         self._compiled = compile_encoder(definition)

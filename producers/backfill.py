@@ -168,10 +168,12 @@ class Backfill:
                     next_checkpoint = time.monotonic() + self._checkpoint_every_s
             self._checkpoint(producer, acknowledged, checkpoint, sent, position)
             self._progress(BackfillProgress(sent, total, resumed_from))
-            tombstones = self._tombstone_stale_keys(producer, acknowledged, checkpoint) if self._reconcile else 0
+            # Complete now: reconciling tombstones are not entries, so one payload serves both requests.
+            entries = base64.b64encode(zlib.compress((self._dir / ENTRIES_FILE).read_bytes(), 1)).decode()
+            tombstones = self._tombstone_stale_keys(producer, checkpoint, entries) if self._reconcile else 0
         finally:
             acknowledged.close()
-        manifest = self._register_manifest(checkpoint, tombstones)
+        manifest = self._register_manifest(checkpoint, tombstones, entries)
         for name in (CHECKPOINT_FILE, ENTRIES_FILE, SENT_FILE):
             (self._dir / name).unlink(missing_ok=True)
         return BackfillReport(
@@ -248,21 +250,18 @@ class Backfill:
         acknowledged.sync(checkpoint)
         checkpoint.save(self.checkpoint_file)
 
-    def _tombstone_stale_keys(
-        self, producer: StreamProducer, acknowledged: _Acknowledgements, checkpoint: Checkpoint
-    ) -> int:
+    def _tombstone_stale_keys(self, producer: StreamProducer, checkpoint: Checkpoint, entries: str) -> int:
         with open_hub(self._hub, timeout_s=_HUB_SCAN_TIMEOUT_S) as hub:
             answer = hub.post(
                 f"/streams/{self._stream}/stale-keys",
-                {"entries": self._entries_payload(), "start_offsets": checkpoint.start_offsets},
+                {"entries": entries, "start_offsets": checkpoint.start_offsets},
             )
         for encoded in answer["keys"]:
             producer.delete_encoded(base64.b64decode(encoded))
         producer.flush()
-        acknowledged.sync(checkpoint)
         return len(answer["keys"])
 
-    def _register_manifest(self, checkpoint: Checkpoint, tombstones: int) -> dict[str, Any]:
+    def _register_manifest(self, checkpoint: Checkpoint, tombstones: int, entries: str) -> dict[str, Any]:
         partitions = [
             {"partition": partition, "start_offset": start, "last_offset": checkpoint.last_offsets.get(partition, -1)}
             for partition, start in sorted(checkpoint.start_offsets.items())
@@ -281,29 +280,25 @@ class Backfill:
                 "runs": checkpoint.runs,
                 "run_id": checkpoint.run_id,
             },
-            "entries": self._entries_payload(),
+            "entries": entries,
         }
         with open_hub(self._hub, timeout_s=_HUB_SCAN_TIMEOUT_S) as hub:
             manifest: dict[str, Any] = hub.post(f"/streams/{self._stream}/manifests", body)
         return manifest
-
-    def _entries_payload(self) -> str:
-        return base64.b64encode(zlib.compress((self._dir / ENTRIES_FILE).read_bytes(), 1)).decode()
 
 
 class _Acknowledgements:
     """Entries of acknowledged records, appended as the broker acknowledges them."""
 
     def __init__(self, path: Path, checkpoint: Checkpoint, digest: ContentDigest) -> None:
-        self._stream = checkpoint.stream
         self._file = open(path, "ab")  # noqa: SIM115 - closed by close(), after the last flush
         self._digest = digest
         self._last_offsets = dict(checkpoint.last_offsets)
 
     def add(self, message: Message) -> None:
         value = message.value()
-        if value is None or message.topic() != self._stream:
-            return  # a reconciling tombstone, or a dead letter: not an entry
+        if value is None:
+            return  # a reconciling tombstone: not an entry
         key, partition, offset = message.key(), message.partition(), message.offset()
         digest = value_hash(value)
         self._file.write(encode_entry(Entry(key, digest, partition, offset)))

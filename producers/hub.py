@@ -12,7 +12,7 @@ from headwater.producers.connection import HubConnection
 from headwater.registry.api.prefix import API_PREFIX
 from headwater.registry.errors import RegistryError
 
-_TIMEOUT_S = 30.0
+DEFAULT_TIMEOUT_S = 30.0
 
 
 class HubUnreachableError(RegistryError):
@@ -72,7 +72,7 @@ def _refusal(response: httpx.Response) -> HubRefusedError:
 
 
 @contextmanager
-def open_hub(connection: HubConnection, timeout_s: float = _TIMEOUT_S) -> Iterator[HubClient]:
+def open_hub(connection: HubConnection, timeout_s: float = DEFAULT_TIMEOUT_S) -> Iterator[HubClient]:
     """`timeout_s` bounds each request; calls that make the hub read a whole topic need minutes."""
     with httpx.Client(base_url=connection.url, verify=connection.ssl_context(), timeout=timeout_s) as client:
         yield HubClient(client)

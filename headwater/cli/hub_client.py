@@ -13,7 +13,7 @@ from headwater.config import LocalSettings
 from headwater.local.broker import LocalBroker
 from headwater.local.stack import LocalStack
 from headwater.producers.connection import HubConnection, MtlsConnection
-from headwater.producers.hub import HubClient, open_hub
+from headwater.producers.hub import DEFAULT_TIMEOUT_S, HubClient, open_hub
 from headwater.registry.errors import RegistryError
 
 
@@ -43,7 +43,6 @@ def kafka_connection(settings: LocalSettings, hub: HubConnection) -> MtlsConnect
 
 
 @contextmanager
-def hub_client(settings: LocalSettings, timeout_s: float | None = None) -> Iterator[HubClient]:
-    connection = hub_connection(settings)
-    with open_hub(connection) if timeout_s is None else open_hub(connection, timeout_s) as client:
+def hub_client(settings: LocalSettings, timeout_s: float = DEFAULT_TIMEOUT_S) -> Iterator[HubClient]:
+    with open_hub(hub_connection(settings), timeout_s) as client:
         yield client

@@ -126,7 +126,7 @@ class LocalAdminClients:
         with self._lock:
             mtime = self._broker.admin_files().certificate.stat().st_mtime
             if self._client is None or mtime != self._certificate_mtime:
-                self._client = AdminClient(self._broker.admin_connection().client_config())
+                self._client = AdminClient(self.config())
                 self._certificate_mtime = mtime
             return self._client
 

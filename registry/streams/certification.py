@@ -134,7 +134,6 @@ class StreamFacts:
     name: str
     owner: str
     partitions: int
-    state: str
     delete_retention_ms: int
     schema_ids: frozenset[int]
     describe_key: Callable[[bytes], str]
@@ -191,8 +190,8 @@ class StreamCertifier:
             facts = _stream_facts(session, owned_stream(session, requester, name, "reconciliation"))
         positions = manifest_positions(entries, name)
         stale: list[bytes] = []
-        for partition in range(facts.partitions):
-            scan = self._scan(facts, partition, 0, self._end_offsets(name)[partition])
+        for partition, end in self._end_offsets(name).items():
+            scan = self._scan(facts, partition, 0, end)
             known = positions.get(partition, {})
             start = start_offsets.get(partition, 0)
             stale += [
@@ -218,7 +217,8 @@ class StreamCertifier:
         for offsets in topic.partitions:
             start = cursor.get(offsets.partition, offsets.latest)
             scans.append(self._scan(facts, offsets.partition, max(start, offsets.earliest), offsets.latest))
-        checks += [_schema_id_check(scans), _tombstone_check(facts, scans)]
+        foreign = [key for scan in scans for key in _foreign_tombstones(facts.owner, scan)]
+        checks += [_schema_id_check(scans), _tombstone_check(facts, len(foreign), foreign[:SAMPLES])]
         for scan in scans:
             cursor[scan.partition] = scan.end_offset
         scanned = {str(scan.partition): scan.end_offset for scan in scans}
@@ -384,13 +384,13 @@ class _ContentTally:
                 self._count("changed_since", key)
             else:
                 self._count("deleted_since", key)
+        # Anywhere, not only on a manifest key's partition: a job rebuilding from every partition
+        # would apply a misplaced tombstone too.
+        foreign = _foreign_tombstones(self._facts.owner, scan)
+        self.foreign_tombstones += len(foreign)
+        self.foreign_samples += foreign[: SAMPLES - len(self.foreign_samples)]
         for key, latest in scan.latest.items():
             if latest.value_hash is None:
-                # Anywhere, not only on a manifest key's partition: a job rebuilding from every
-                # partition would apply a misplaced tombstone too.
-                if latest.deleted_by != self._facts.owner:
-                    self.foreign_tombstones += 1
-                    _sample(self.foreign_samples, key)
                 continue
             self.live.add_entry(key, latest.value_hash)
             if key not in positions:
@@ -435,19 +435,7 @@ class _ContentTally:
                 f"all {manifest.keys} manifest keys are present ({counts['as_published']} as published); {digest_note}"
             )
             content = Check("content", True, message, dict(counts))
-        return [content, self._tombstones()]
-
-    def _tombstones(self) -> Check:
-        if not self.foreign_tombstones:
-            return Check("tombstones", True, "every tombstone came from the owner's producer")
-        return Check(
-            "tombstones",
-            False,
-            f"{self.foreign_tombstones} keys were deleted by tombstones not written by the owner's producer "
-            f"(e.g. {_listed(self.foreign_samples, self._facts.describe_key)}); run the backfill again to restore them",
-            {"foreign_tombstones": self.foreign_tombstones},
-            [self._facts.describe_key(key) for key in self.foreign_samples],
-        )
+        return [content, _tombstone_check(self._facts, self.foreign_tombstones, self.foreign_samples)]
 
 
 def _topic_checks(facts: StreamFacts, topic: TopicFacts, writers: set[str]) -> list[Check]:
@@ -520,22 +508,21 @@ def _schema_id_check(scans: Sequence[PartitionScan]) -> Check:
     return Check("schema-ids", False, "; ".join(problems), counts, [str(schema_id) for schema_id in sorted(unknown)])
 
 
-def _tombstone_check(facts: StreamFacts, scans: Sequence[PartitionScan]) -> Check:
-    foreign = [
-        key
-        for scan in scans
-        for key, latest in scan.latest.items()
-        if latest.value_hash is None and latest.deleted_by != facts.owner
-    ]
-    if not foreign:
-        return Check("tombstones", True, "every new tombstone came from the owner's producer")
+def _foreign_tombstones(owner: str, scan: PartitionScan) -> list[bytes]:
+    """Keys whose latest record in the scan is a tombstone the owner's producer did not write."""
+    return [key for key, latest in scan.latest.items() if latest.value_hash is None and latest.deleted_by != owner]
+
+
+def _tombstone_check(facts: StreamFacts, count: int, samples: Sequence[bytes]) -> Check:
+    if not count:
+        return Check("tombstones", True, "every tombstone read came from the owner's producer")
     return Check(
         "tombstones",
         False,
-        f"{len(foreign)} tombstones were written outside the owner's producer "
-        f"(e.g. {_listed(foreign[:SAMPLES], facts.describe_key)}); run the backfill again to restore those keys",
-        {"foreign_tombstones": len(foreign)},
-        [facts.describe_key(key) for key in foreign[:SAMPLES]],
+        f"{count} tombstones were written outside the owner's producer "
+        f"(e.g. {_listed(samples, facts.describe_key)}); run the backfill again to restore those keys",
+        {"foreign_tombstones": count},
+        [facts.describe_key(key) for key in samples],
     )
 
 
@@ -561,7 +548,6 @@ def _stream_facts(session: Session, stream: Stream) -> StreamFacts:
         name=stream.name,
         owner=stream.owner_identity,
         partitions=stream.partitions,
-        state=stream.state,
         delete_retention_ms=int(configured) if configured is not None else KAFKA_DEFAULT_DELETE_RETENTION_MS,
         schema_ids=frozenset(stream_schema_ids(session, stream)),
         describe_key=_key_describer(session, stream.key_subject),

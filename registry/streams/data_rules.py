@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from headwater.policies import Requester
+from headwater.policies.avro_cel_types import record_field_names
 from headwater.policies.data_contract import DataContract, DataRule, DataRuleError
 from headwater.registry.models import SchemaText, Stream, SubjectVersion
 from headwater.registry.services.audit import DONE, record_audit
@@ -20,9 +21,8 @@ from headwater.registry.streams.manifests import owned_stream
 def check_data_rules(stream: str, rules: Sequence[DataRule], value_schema: str) -> None:
     """Raises InvalidDataRulesError naming every rule that cannot be used with `value_schema`."""
     definition = json.loads(value_schema)
-    fields = [field["name"] for field in definition.get("fields", [])] if isinstance(definition, dict) else []
     try:
-        DataContract(rules, fields, definition)
+        DataContract(rules, record_field_names(definition), definition)
     except DataRuleError as error:
         raise InvalidDataRulesError(stream, error.problems) from error
 
