@@ -1,6 +1,6 @@
 """Encode and decode one schema version's records: an Avro body framed with the schema id.
 
-The hot path is an encoder compiled for the schema (`avro_encoder`); fastavro encodes what it defers.
+The hot path is a writer compiled for the schema (`avro_encoder`); fastavro encodes what it defers.
 
 Encoding is strict: a record with a field the schema does not know, or without a field that has no
 default, is refused rather than silently trimmed or filled in (that would lose data unnoticed).
@@ -16,13 +16,11 @@ import fastavro
 from fastavro.validation import ValidationError, validate
 
 from headwater.policies.avro_cel_types import record_field_names
-from headwater.producers.avro_encoder import Defer, compile_encoder
+from headwater.producers.avro_encoder import Deferred, compile_writer
 from headwater.producers.errors import RecordRejectedError
 from headwater.producers.wire_format import frame, unframe
 
 _SHOWN_VALUE_CHARS = 60
-# What a compiled encoder raises on a value it does not take as is (a missing key, a wrong type, ...).
-_DEFERRED = (Defer, KeyError, TypeError, AttributeError, ValueError, OverflowError)
 
 
 class RecordCodec:
@@ -32,14 +30,14 @@ class RecordCodec:
         self.field_names = record_field_names(definition)
         """A record schema's top-level fields; empty for other schemas (a string key, say)."""
         self._schema = fastavro.parse_schema(definition)
-        self._compiled = compile_encoder(definition)
         self._header = frame(schema_id, b"")
+        self._writer = compile_writer(definition, self._header)
 
     def encode(self, record: object) -> bytes:
-        if self._compiled is not None:
+        if self._writer is not None:
             try:
-                return self._header + self._compiled(record)
-            except _DEFERRED:
+                return self._writer.encode(record)
+            except Deferred:
                 pass  # fastavro decides: it encodes the record or refuses it
         buffer = io.BytesIO()
         buffer.write(self._header)

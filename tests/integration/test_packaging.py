@@ -58,11 +58,13 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # (e.g. a package since dropped from the list) would end up in the wheel and hide the mistake.
     source = tmp_path_factory.mktemp("source")
     shutil.copy2(REPO / "pyproject.toml", source)
+    shutil.copy2(REPO / "setup.py", source)
     for extra in ("README.md", "LICENSE"):
         if (REPO / extra).exists():
             shutil.copy2(REPO / extra, source)
     for folder in set(PACKAGE_DIR.values()):
-        shutil.copytree(REPO / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
+        # Without the editable install's in-place extension: the wheel build must compile its own.
+        shutil.copytree(REPO / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
     outdir = tmp_path_factory.mktemp("dist")
     # --no-isolation reuses the test venv's setuptools (>=77): seconds faster and works offline.
     run(sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", outdir, source, cwd=source)
@@ -102,6 +104,31 @@ def test_every_package_imports_from_the_built_wheel(wheel_venv: Path) -> None:
     files = import_files(wheel_venv / "bin" / "python", cwd=wheel_venv)
     for name, file in files.items():
         assert Path(file).resolve().is_relative_to(wheel_venv.resolve()), f"{name} came from {file}"
+
+
+# The producer SDK's C extension: compiled by both installs, and it encodes.
+WRITER_CHECK = (
+    "import json; from headwater.producers.avro_encoder import compile_writer, Writer; "
+    "writer = compile_writer({'type': 'record', 'name': 'R', 'fields': [{'name': 'n', 'type': 'long'}]}, b'h'); "
+    "print(json.dumps([__import__('headwater.producers._avro_writer').producers._avro_writer.__file__, "
+    "writer.encode({'n': -65}).hex()]))"
+)
+
+
+def test_the_c_avro_writer_is_built_by_the_editable_install(tmp_path: Path) -> None:
+    file, encoded = json.loads(run(sys.executable, "-I", "-c", WRITER_CHECK, cwd=tmp_path).stdout)
+    assert Path(file).parent.resolve() == (REPO / "producers").resolve() and file.endswith(".so")
+    assert encoded == b"h\x81\x01".hex()
+
+
+def test_the_c_avro_writer_is_built_into_the_wheel(wheel: Path, wheel_venv: Path) -> None:
+    assert any(
+        name.startswith("headwater/producers/_avro_writer.") and name.endswith(".so")
+        for name in zipfile.ZipFile(wheel).namelist()
+    )
+    file, encoded = json.loads(run(wheel_venv / "bin" / "python", "-I", "-c", WRITER_CHECK, cwd=wheel_venv).stdout)
+    assert Path(file).resolve().is_relative_to(wheel_venv.resolve())
+    assert encoded == b"h\x81\x01".hex()
 
 
 def test_the_wheel_ships_migrations_and_type_markers(wheel: Path) -> None:
