@@ -6,13 +6,19 @@ double; boolean → bool; bytes and fixed → bytes; records → messages; array
 `map(string, ...)`; a union of null and one scalar → its protobuf wrapper (so `record.note != null`
 checks), of null and a record → the message. Other unions and nested arrays or maps have no mirror:
 `typed_environment` returns None and the rules are checked against `map(string, dyn)` only.
+
+`field_converters` turns a record's values into what the typed environment says they are (a decimal
+into a double, an instant into epoch milliseconds or microseconds, a date into days), so a rule that
+type-checks is evaluated on the values it was checked against.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any, Final
 
 from cel_expr_python import cel
@@ -32,6 +38,9 @@ _SCALARS: Final = {
 }
 _LOGICAL: Final = {"decimal": "double", "timestamp-millis": "long", "timestamp-micros": "long", "date": "int"}
 _counter = itertools.count()
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DAY: Final = date(1970, 1, 1).toordinal()
+Converter = Callable[[Any], Any]
 
 
 def record_field_names(schema: object) -> list[str]:
@@ -167,3 +176,86 @@ def _kind(schema: object) -> str:
     if kind == "fixed":
         return "bytes"
     return kind
+
+
+def field_converters(schema: object) -> dict[str, Converter]:
+    """For each top-level field of a record schema whose values CEL reads differently from how Python
+    holds them, the conversion; fields not listed are passed as they are."""
+    if not isinstance(schema, Mapping) or schema.get("type") != "record":
+        return {}
+    named: dict[str, Mapping[str, Any]] = {}
+    found = {}
+    for field in schema["fields"]:
+        converter = _converter(field["type"], named, str(schema.get("namespace", "")))
+        if converter is not None:
+            found[str(field["name"])] = converter
+    return found
+
+
+def _converter(schema: object, named: dict[str, Mapping[str, Any]], namespace: str) -> Converter | None:
+    """The conversion of one schema's values, or None when they are read as they are. Values of a type
+    the schema does not expect are passed as they are (the encoder refuses them)."""
+    if isinstance(schema, str):
+        schema = named.get(schema) or named.get(f"{namespace}.{schema}") or schema
+    if isinstance(schema, list):
+        branches = [_converter(branch, named, namespace) for branch in schema if branch != "null"]
+        if len(branches) != 1 or branches[0] is None:
+            return None
+        inner = branches[0]
+        return lambda value: None if value is None else inner(value)
+    if not isinstance(schema, Mapping):
+        return None
+    if "name" in schema:
+        space = str(schema.get("namespace", namespace))
+        name = str(schema["name"])
+        named[name if "." in name else f"{space}.{name}" if space else name] = schema
+        named.setdefault(name, schema)
+        namespace = space
+    logical, kind = schema.get("logicalType"), schema.get("type")
+    if logical == "decimal":
+        return _decimal_as_double
+    if logical in ("timestamp-millis", "timestamp-micros") and kind == "long":
+        return _epoch_millis if logical == "timestamp-millis" else _epoch_micros
+    if logical == "date" and kind == "int":
+        return _epoch_days
+    if kind == "record":
+        fields = {str(field["name"]): _converter(field["type"], named, namespace) for field in schema["fields"]}
+        converting = {name: converter for name, converter in fields.items() if converter is not None}
+        if not converting:
+            return None
+        return lambda value: (
+            {name: converting[name](item) if name in converting else item for name, item in value.items()}
+            if isinstance(value, Mapping)
+            else value
+        )
+    if kind in ("array", "map"):
+        inner = _converter(schema["items" if kind == "array" else "values"], named, namespace)
+        if inner is None:
+            return None
+        if kind == "array":
+            return lambda value: [inner(item) for item in value] if isinstance(value, list | tuple) else value
+        return lambda value: {key: inner(item) for key, item in value.items()} if isinstance(value, Mapping) else value
+    return None
+
+
+def _decimal_as_double(value: Any) -> Any:
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def _epoch_micros(value: Any) -> Any:
+    if not isinstance(value, datetime):
+        return value
+    # Naive means local time, as the Avro encoder reads it.
+    since = (value if value.tzinfo is not None else value.astimezone()) - _EPOCH
+    return (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
+
+
+def _epoch_millis(value: Any) -> Any:
+    micros = _epoch_micros(value)
+    return micros // 1000 if isinstance(value, datetime) else micros
+
+
+def _epoch_days(value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.toordinal() - _EPOCH_DAY
+    return value

@@ -7,7 +7,9 @@ the stream and checks every record before it is encoded.
 
 In CEL a record is `record`, a `map(string, dyn)` of the value's fields as the producer passes them
 (a rule reads a field as `record.name` or `record["name"]`; only fields read so go to CEL):
-nested records are maps, arrays lists, a null union branch `null`, decimals doubles, instants ISO text.
+nested records are maps, arrays lists, a null union branch `null`; with the value schema known,
+decimals are doubles, timestamps epoch milliseconds or microseconds (as Avro stores them) and dates
+days since 1970-01-01: what the rules were type-checked against (`avro_cel_types`).
 CEL's strings extension is on, as for policy rules. Reading an absent field is an error, and an error
 counts as a violation (it says why).
 """
@@ -25,7 +27,7 @@ from cel_expr_python import cel
 from cel_expr_python.ext.ext_strings import ExtStrings
 from google.protobuf import descriptor_pool
 
-from headwater.policies.avro_cel_types import typed_environment
+from headwater.policies.avro_cel_types import field_converters, typed_environment
 
 RECORD: Final = "record"
 _ENVIRONMENT: Final = cel.NewEnv(
@@ -85,7 +87,8 @@ class DataContract:
     def __init__(self, rules: Iterable[DataRule], value_fields: Iterable[str], value_schema: object = None) -> None:
         """Raises DataRuleError naming every rule that does not compile, does not return a boolean, reads
         a field outside `value_fields`, repeats a name or has a malformed one; with `value_schema` (Avro
-        JSON data), also every rule that does not type-check against it (see `avro_cel_types`)."""
+        JSON data), also every rule that does not type-check against it (see `avro_cel_types`), and
+        the record's values are given to the rules as the schema's types say."""
         known, problems, compiled, names = set(value_fields), [], [], set()
         typed = typed_environment(value_schema, RECORD) if value_schema is not None else None
         for rule in rules:
@@ -121,6 +124,7 @@ class DataContract:
         if problems:
             raise DataRuleError(problems)
         self._rules = compiled
+        self._converters = field_converters(value_schema)
         # Only the fields some rule reads go to CEL: converting the others would be wasted work.
         self._read = tuple(dict.fromkeys(name for rule in compiled for name in rule.fields))
         # Most records meet every rule: one evaluation of their conjunction says so (each evaluation
@@ -137,7 +141,11 @@ class DataContract:
         """Every rule `record` breaks (empty when it meets them all)."""
         if self._all is None:
             return []
-        fields = {name: _cel_value(record[name]) for name in self._read if name in record}
+        fields = {
+            name: _cel_value(self._converters[name](record[name]) if name in self._converters else record[name])
+            for name in self._read
+            if name in record
+        }
         activation = _ENVIRONMENT.Activation({RECORD: fields})
         if self._all.eval(activation).value() is True:  # an error's value is its message
             return []
@@ -159,7 +167,8 @@ def _cel_error(error: RuntimeError) -> str:
 
 
 def _cel_value(value: Any) -> Any:
-    """The record as CEL's Python binding takes it: decimals as doubles, instants as ISO text."""
+    """The record as CEL's Python binding takes it: decimals as doubles, instants as ISO text (without a
+    schema saying what they are)."""
     if type(value) in _AS_IS:
         return value
     if isinstance(value, Mapping):

@@ -27,6 +27,8 @@ class RecordCodec:
     def __init__(self, stream: str, role: str, schema_id: int, schema_text: str) -> None:
         self.stream, self.role, self.schema_id = stream, role, schema_id
         definition = json.loads(schema_text)
+        self.definition = definition
+        """The schema as JSON data."""
         self.field_names = record_field_names(definition)
         """A record schema's top-level fields; empty for other schemas (a string key, say)."""
         self._schema = fastavro.parse_schema(definition)

@@ -74,7 +74,7 @@ def fetch_stream_schemas(hub: HubClient, stream: str) -> StreamSchemas:
         latest = hub.get_registry(f"/subjects/{detail[f'{role}_subject']}/versions/latest")
         codecs[role] = RecordCodec(stream, role, latest["id"], latest["schema"])
     rules = [DataRule(**rule) for rule in detail.get("data_rules", [])]
-    contract = DataContract(rules, codecs["value"].field_names)
+    contract = DataContract(rules, codecs["value"].field_names, codecs["value"].definition)
     return StreamSchemas(stream, detail["summary"]["partitions"], codecs["key"], codecs["value"], contract)
 
 

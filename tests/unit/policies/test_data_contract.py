@@ -1,6 +1,7 @@
 """Data-contract rules: refused when unusable (each problem named), and violations that name the rule,
 its expression and the values of the fields it read."""
 
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -123,3 +124,61 @@ def test_a_schema_without_a_mirror_keeps_the_untyped_check() -> None:
     union = {"type": "record", "name": "U", "fields": [{"name": "either", "type": ["int", "string"]}]}
     contract = DataContract([DataRule("any", "record.either != 0")], ["either"], union)
     assert contract.violations({"either": 3}) == []
+
+
+def test_rules_read_instants_dates_and_decimals_as_the_typed_check_does() -> None:
+    """Type-checked as int (epoch units, as Avro stores them) and double, and evaluated so: a datetime
+    the producer passes is epoch milliseconds or microseconds to the rule, a date days since 1970."""
+    schema = {
+        "type": "record",
+        "name": "Event",
+        "fields": [
+            {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+            {"name": "at_micros", "type": ["null", {"type": "long", "logicalType": "timestamp-micros"}]},
+            {"name": "day", "type": {"type": "int", "logicalType": "date"}},
+            {
+                "name": "lines",
+                "type": {
+                    "type": "array",
+                    "items": {
+                        "type": "record",
+                        "name": "Line",
+                        "fields": [
+                            {
+                                "name": "price",
+                                "type": {"type": "bytes", "logicalType": "decimal", "precision": 9, "scale": 2},
+                            },
+                            {"name": "sku", "type": "string"},
+                        ],
+                    },
+                },
+            },
+        ],
+    }
+    rules = [
+        DataRule("after-2026", "record.at >= 1767225600000"),  # 2026-01-01T00:00:00Z in milliseconds
+        DataRule("micros-agree", "record.at_micros == null || record.at_micros / 1000 == record.at"),
+        DataRule("day-after-2025", "record.day > 20088"),  # 2024-12-31
+        DataRule("lines-priced", "record.lines.all(line, line.price > 0.0 && line.sku != '')"),
+    ]
+    contract = DataContract(rules, [field["name"] for field in schema["fields"]], schema)
+    moment = datetime(2026, 11, 25, 12, 30, tzinfo=UTC)
+    good = {
+        "at": moment,
+        "at_micros": moment.astimezone(timezone(timedelta(hours=2))),
+        "day": date(2026, 11, 25),
+        "lines": [{"price": Decimal("9.99"), "sku": "a"}],
+    }
+    assert contract.violations(good) == []
+    assert contract.violations({**good, "at_micros": None}) == []
+
+    bad = {
+        "at": datetime(2025, 12, 31, 23, 59, 59, 999000, tzinfo=UTC),
+        "at_micros": moment,
+        "day": date(2024, 12, 31),
+        "lines": [{"price": Decimal("0.00"), "sku": "a"}],
+    }
+    found = {violation.rule: violation for violation in contract.violations(bad)}
+    assert set(found) == {"after-2026", "micros-agree", "day-after-2025", "lines-priced"}
+    assert found["after-2026"].problem == "false"
+    assert found["after-2026"].fields == {"at": bad["at"]}  # the value as the producer passed it
