@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from headwater.policies import Requester
+from headwater.policies.data_contract import DataRule
 from headwater.registry.errors import IdentityNotFoundError
 from headwater.registry.governance.contexts import (
     DATABASE_OPERATOR,
@@ -47,7 +48,12 @@ from headwater.registry.schemas import AvroSchema, InvalidSchemaError, parse_sch
 from headwater.registry.schemas.compatibility import CompatibilityLevel, check_compatibility
 from headwater.registry.services.audit import DONE, REFUSED, AuditLog, record_audit
 from headwater.registry.services.subjects import Latest, parse_version, validate_subject
-from headwater.registry.streams.errors import KeySchemaFrozenError, StreamSubjectDeleteError
+from headwater.registry.streams.data_rules import data_rule_problems
+from headwater.registry.streams.errors import (
+    KeySchemaFrozenError,
+    SchemaBreaksDataRulesError,
+    StreamSubjectDeleteError,
+)
 from headwater.registry.streams.fields import replace_stream_fields
 from headwater.registry.streams.state import StreamState
 
@@ -223,6 +229,13 @@ class SchemaRegistry:
         if problems:
             details = {"compatibility": {"level": level.value, "incompatibilities": problems}}
             raise _Refused(IncompatibleSchemaVersionError(subject, level.value, problems), details)
+        if stream is not None and subject == stream.value_subject and stream.data_rules:
+            # Producers check every record against the rules with the latest value schema: a version the
+            # rules cannot read (a field they use dropped or retyped) would stop every producer.
+            rules = [DataRule(**rule) for rule in stream.data_rules]
+            broken = data_rule_problems(rules, schema.canonical_text)
+            if broken:
+                raise _Refused(SchemaBreaksDataRulesError(stream.name, broken), {"data_rules": broken})
         previous = live[-1] if live else None
         if stream is None:
             context = schema_version_context(requester, subject, schema, previous)

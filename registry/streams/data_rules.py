@@ -20,11 +20,19 @@ from headwater.registry.streams.manifests import owned_stream
 
 def check_data_rules(stream: str, rules: Sequence[DataRule], value_schema: str) -> None:
     """Raises InvalidDataRulesError naming every rule that cannot be used with `value_schema`."""
+    problems = data_rule_problems(rules, value_schema)
+    if problems:
+        raise InvalidDataRulesError(stream, problems)
+
+
+def data_rule_problems(rules: Sequence[DataRule], value_schema: str) -> list[str]:
+    """Every problem of `rules` with `value_schema` (Avro JSON text): none when they can be used."""
     definition = json.loads(value_schema)
     try:
         DataContract(rules, record_field_names(definition), definition)
     except DataRuleError as error:
-        raise InvalidDataRulesError(stream, error.problems) from error
+        return error.problems
+    return []
 
 
 class DataRulesBook:

@@ -18,6 +18,7 @@ RegistryError
 ├── AccessAlreadyOpenError          409 40935  a second request while one is open
 ├── StreamNotActiveError            409 40936  e.g. access to a deleted stream, deleting before the sunset
 ├── InvalidDataRulesError           422 42236  a data-contract rule that does not compile or reads unknown fields
+├── SchemaBreaksDataRulesError      422 42242  a new value schema version the stream's data rules cannot read
 ├── SunsetError                     422 42235  (lifecycle.py) a sunset in the past, without timezone, no message
 ├── ManifestInvalidError            422 42240  entries that do not add up to the manifest's own figures
 ├── CertificationFailedError        422 42241  (certification.py) a check failed; the report is in the body
@@ -211,6 +212,20 @@ class TopicScanFailedError(RegistryError):
 
     def __init__(self, stream: str, problem: str) -> None:
         super().__init__(f"The hub could not read the topic of '{stream}' ({problem}); nothing was recorded. Retry.")
+
+
+class SchemaBreaksDataRulesError(RegistryError):
+    status_code, error_code = 422, 42242
+
+    def __init__(self, stream: str, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(
+            f"This value schema breaks the data rules of '{stream}': {'; '.join(problems)}. Keep what the "
+            f"rules read, or change the rules first (PUT /api/v1/streams/{stream}/data-rules)."
+        )
+
+    def body_extras(self) -> dict[str, object]:
+        return {"problems": self.problems}
 
 
 class InvalidDataRulesError(RegistryError):

@@ -134,6 +134,36 @@ def test_unusable_rules_are_refused_and_rules_can_be_replaced_by_the_owner(
             producer.send(*_order(2, -1))
 
 
+def test_a_value_schema_that_breaks_the_rules_is_refused_until_the_rules_change(
+    client: httpx.Client, shared_hub: RunningHub, owner: MtlsConnection
+) -> None:
+    """Producers check records with the latest value schema: a compatible version that drops a field a
+    rule reads would stop them all, so the hub refuses it (nothing stored) and says what to do."""
+    value = json.loads(spec("x.y")["value_schema"])
+    value["fields"].append({"name": "note", "type": ["null", "string"], "default": None, "doc": "A note."})
+    rules = [*RULES, {"name": "short-note", "expression": "record.note == null || record.note.size() < 100"}]
+    domain = client.get("/api/v1/identity").json()["domain"]
+    registered = client.post(
+        "/api/v1/streams", json=spec(f"{domain}.noted", data_rules=rules, value_schema=json.dumps(value))
+    )
+    assert registered.status_code == 201, registered.text
+    stream = f"{domain}.noted"
+    without_note = {**value, "fields": value["fields"][:-1]}  # compatible: readers have the default
+
+    refused = client.post(f"/subjects/{stream}-value/versions", json={"schema": json.dumps(without_note)})
+    assert refused.status_code == 422 and refused.json()["error_code"] == 42242, refused.text
+    assert refused.json()["problems"] == ["rule short-note reads record.note, which the value schema does not have"]
+    assert "change the rules first" in refused.json()["message"]
+    assert client.get(f"/subjects/{stream}-value/versions").json() == [1]  # nothing stored
+
+    assert client.put(f"/api/v1/streams/{stream}/data-rules", json=RULES).status_code == 200
+    accepted = client.post(f"/subjects/{stream}-value/versions", json={"schema": json.dumps(without_note)})
+    assert accepted.status_code == 200, accepted.text
+    with StreamProducer.open(stream, _hub(shared_hub, owner), owner) as producer:
+        with pytest.raises(DataRuleViolationError, match="amount-not-negative"):
+            producer.send(*_order(1, -1))
+
+
 def test_a_backfill_keeps_the_rules_too(
     shared_hub: RunningHub, shared_broker: RunningBroker, owner: MtlsConnection, client: httpx.Client, tmp_path: Path
 ) -> None:
