@@ -10,12 +10,17 @@ a refused rule keeps cel-expr-python's evaluator, so what a rule means is always
 - the checker has already typed every expression, so `==`, `<`, `in` and `size` act on values of
   one CEL type, which Python's operators compare the same way (lists are tuples on both sides);
 - CEL errors (an absent variable, integer overflow, division by zero, a missing map key or list
-  index) raise `CelEvaluationError`; `&&`, `||`, `all` and `exists` absorb them as CEL does
-  (`false && error` is false), through helpers used only where an operand can fail;
+  index) raise `CelEvaluationError` with cel-expr-python's words; `&&`, `||`, `all` and `exists`
+  absorb them as CEL does (`false && error` is false), through helpers used only where an operand can
+  fail;
 - `matches` uses RE2, as CEL specifies, not Python's `re`.
 `tests/unit/policies/test_cel_python.py` checks the translation against cel-expr-python on a feature
 corpus and every CEL rule of the tests and benchmarks, over contexts built to reach each branch and
 each error.
+
+Two kinds of expression are translated: policy rules over a `PolicyContext` (`translate`), and data
+rules over one record (`translate_data_rule`), type-checked against the record's protobuf mirror
+(`avro_cel_types`) and evaluated over the record's fields as a dict.
 """
 
 from __future__ import annotations
@@ -115,13 +120,68 @@ for _name, _symbol in (("less", "<"), ("less_equals", "<="), ("greater", ">"), (
         _OPERATORS[f"{_name}_{_types}"] = (f"({{0}} {_symbol} {{1}})", False)
 
 
+class _PolicyScope:
+    """Policy rules: the variables of `cel_context`, read from a PolicyContext's dataclasses."""
+
+    reads_presence = True
+
+    def identifier(self, name: str) -> _Code:
+        if name in _SCALAR_VARIABLES:
+            return _Code(_SCALAR_VARIABLES[name], False)
+        if name in _MESSAGE_VARIABLES:
+            if _MESSAGE_VARIABLES[name]:
+                return _Code(f"_present(context.{name}, {name!r})", True)
+            return _Code(f"context.{name}", False)
+        raise Untranslatable(f"identifier {name}")
+
+    def message_field(self, operand: _Code, field: str) -> _Code:
+        return _Code(f"{operand.source}.{field}", operand.may_fail)
+
+
+@dataclass(frozen=True)
+class _RecordScope:
+    """Data rules: one variable, a record held as a dict of its fields (nested records dicts too)."""
+
+    variable: str
+    reads_presence = False
+    """`has()` means "set and not the default" on a message: not translated for dicts."""
+
+    def identifier(self, name: str) -> _Code:
+        if name != self.variable:
+            raise Untranslatable(f"identifier {name}")
+        return _Code("context", False)
+
+    def message_field(self, operand: _Code, field: str) -> _Code:
+        # A record may lack a field (the encoder refuses it later) or be null: an error, as in CEL.
+        return _Code(f"_field({operand.source}, {field!r})", True)
+
+
+_Scope = _PolicyScope | _RecordScope
+
+
 def translate(compiled: cel.Expression) -> CompiledRule:
     """A Python function computing `compiled` over a context; raises `Untranslatable`."""
-    checked = checked_expression(compiled.serialize())
-    body = _Translator(checked).expression(checked.expr, frozenset())
-    source = f"lambda context: {body.source}"
-    function: CompiledRule = eval(compile(source, "<cel>", "eval"), dict(_RUNTIME))  # noqa: S307 - our own code
+    function: CompiledRule = _translate(compiled, _PolicyScope())
     return function
+
+
+def translate_data_rule(compiled: cel.Expression, variable: str) -> Callable[[Mapping[str, Any]], bool]:
+    """A Python function computing `compiled`, checked with `variable` typed as a record message, over
+    the record's fields (a dict, values as `avro_cel_types.field_converters` gives them); raises
+    `Untranslatable`. Nullable scalars (protobuf wrappers) are not translated: their null meets Python's
+    operators differently from CEL's."""
+    checked = checked_expression(compiled.serialize())
+    if any(kind.wrapper != 0 for kind in checked.type_map.values()):
+        raise Untranslatable("a nullable scalar (wrapper type)")
+    function: Callable[[Mapping[str, Any]], bool] = _translate(compiled, _RecordScope(variable))
+    return function
+
+
+def _translate(compiled: cel.Expression, scope: _Scope) -> Any:
+    checked = checked_expression(compiled.serialize())
+    body = _Translator(checked, scope).expression(checked.expr, frozenset())
+    source = f"lambda context: {body.source}"
+    return eval(compile(source, "<cel>", "eval"), dict(_RUNTIME))  # noqa: S307 - our own code
 
 
 def try_translate(compiled: cel.Expression) -> CompiledRule | None:
@@ -133,9 +193,10 @@ def try_translate(compiled: cel.Expression) -> CompiledRule | None:
 
 
 class _Translator:
-    def __init__(self, checked: Any) -> None:
+    def __init__(self, checked: Any, scope: _Scope) -> None:
         self._references = checked.reference_map
         self._types = checked.type_map
+        self._scope = scope
 
     def expression(self, expr: Any, loop_variables: frozenset[str]) -> _Code:
         kind = expr.WhichOneof("kind")
@@ -159,13 +220,7 @@ class _Translator:
     def _identifier(self, name: str, loop_variables: frozenset[str]) -> _Code:
         if name in loop_variables:
             return _Code(_loop_variable(name), False)
-        if name in _SCALAR_VARIABLES:
-            return _Code(_SCALAR_VARIABLES[name], False)
-        if name in _MESSAGE_VARIABLES:
-            if _MESSAGE_VARIABLES[name]:
-                return _Code(f"_present(context.{name}, {name!r})", True)
-            return _Code(f"context.{name}", False)
-        raise Untranslatable(f"identifier {name}")
+        return self._scope.identifier(name)
 
     def _select(self, select: Any, loop_variables: frozenset[str]) -> _Code:
         operand = self.expression(select.operand, loop_variables)
@@ -175,10 +230,12 @@ class _Translator:
         if select.test_only:  # has(): a present map key, or a message field that is not its default
             if on_map:
                 return _Code(f"({select.field!r} in {operand.source})", operand.may_fail)
+            if not self._scope.reads_presence:
+                raise Untranslatable("has() on a record field")
             return _Code(f"bool({operand.source}.{select.field})", operand.may_fail)
         if on_map:
             return _Code(f"_index_map({operand.source}, {select.field!r})", True)
-        return _Code(f"{operand.source}.{select.field}", operand.may_fail)
+        return self._scope.message_field(operand, select.field)
 
     def _call(self, expr: Any, loop_variables: frozenset[str]) -> _Code:
         call = expr.call_expr
@@ -330,34 +387,47 @@ def _present(value: object, name: str) -> object:
 
 def _int64(value: int) -> int:
     if not _INT64_MIN <= value <= _INT64_MAX:
-        raise CelEvaluationError("integer overflow")
+        raise CelEvaluationError("OUT_OF_RANGE: integer overflow")
     return value
 
 
 def _divide(dividend: int, divisor: int) -> int:
     if divisor == 0:
-        raise CelEvaluationError("divide by zero")
+        raise CelEvaluationError("INVALID_ARGUMENT: divide by zero")
     quotient = abs(dividend) // abs(divisor)  # CEL truncates toward zero
     return _int64(quotient if (dividend < 0) == (divisor < 0) else -quotient)
 
 
 def _modulo(dividend: int, divisor: int) -> int:
     if divisor == 0:
-        raise CelEvaluationError("modulus by zero")
+        raise CelEvaluationError("INVALID_ARGUMENT: modulus by zero")
     remainder = abs(dividend) % abs(divisor)  # the sign of the dividend, as in C
     return remainder if dividend >= 0 else -remainder
 
 
 def _index_list(items: Sequence[object], index: int) -> object:
     if not 0 <= index < len(items):
-        raise CelEvaluationError(f"index out of bounds: {index}")
+        raise CelEvaluationError(f"UNKNOWN: Index error: index={index} size={len(items)}")
     return items[index]
 
 
 def _index_map(mapping: Mapping[object, object], key: object) -> object:
     if key not in mapping:
-        raise CelEvaluationError(f"no such key: {key}")
+        raise CelEvaluationError(_key_not_found(key))
     return mapping[key]
+
+
+def _field(record: Mapping[str, object] | None, name: str) -> object:
+    if record is None:
+        raise CelEvaluationError("INVALID_ARGUMENT: Applying SELECT to non-message type")
+    if name not in record:
+        raise CelEvaluationError(_key_not_found(name))
+    return record[name]
+
+
+def _key_not_found(key: object) -> str:
+    shown = f'"{key}"' if isinstance(key, str) else str(key)
+    return f"NOT_FOUND: Key not found in map : {shown}"
 
 
 @lru_cache(maxsize=256)
@@ -414,6 +484,7 @@ _RUNTIME: Final[Mapping[str, object]] = {
     "_modulo": _modulo,
     "_index_list": _index_list,
     "_index_map": _index_map,
+    "_field": _field,
     "_matches": _matches,
     "_split": _split,
     "_absorbing": _absorbing,

@@ -12,13 +12,19 @@ decimals are doubles, timestamps epoch milliseconds or microseconds (as Avro sto
 days since 1970-01-01: what the rules were type-checked against (`avro_cel_types`).
 CEL's strings extension is on, as for policy rules. Reading an absent field is an error, and an error
 counts as a violation (it says why).
+
+Speed: a rule type-checked against the schema's mirror is translated to Python (`cel_python`), as
+policy rules are, and evaluated over the record's converted fields: benchmarks/backfill.py's three
+rules take ~2.7 µs a record, conversions included, instead of ~17 µs for a CEL activation and an
+evaluation. Rules outside the translated subset (nullable scalars, `has()`, ...; every rule of a
+schema without a mirror) are evaluated by cel-expr-python.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
@@ -28,6 +34,7 @@ from cel_expr_python.ext.ext_strings import ExtStrings
 from google.protobuf import descriptor_pool
 
 from headwater.policies.avro_cel_types import field_converters, typed_environment
+from headwater.policies.cel_python import Untranslatable, translate_data_rule
 
 RECORD: Final = "record"
 _ENVIRONMENT: Final = cel.NewEnv(
@@ -74,11 +81,27 @@ class DataRuleError(ValueError):
 class _CompiledRule:
     rule: DataRule
     compiled: cel.Expression
+    """Against `map(string, dyn)`: evaluated when the rule has no Python translation."""
     fields: tuple[str, ...]
+    python: Callable[[Mapping[str, Any]], bool] | None
+    """The translation of the rule type-checked against the schema's mirror, over converted fields."""
 
     @property
     def compiled_text(self) -> str:
         return self.rule.expression.strip()
+
+    def problem(self, converted: Mapping[str, Any], activation: Any) -> str | None:
+        """None when the record meets the rule; otherwise `false` or why it could not be evaluated.
+        `activation` holds the record for cel-expr-python (None when every rule is translated)."""
+        if self.python is not None:
+            try:
+                return None if self.python(converted) is True else "false"
+            except Exception as error:  # noqa: BLE001 - any failure to evaluate is the rule's error
+                return f"not evaluable ({error})"
+        result = self.compiled.eval(activation)
+        if result.type() == cel.Type.BOOL:
+            return None if result.value() is True else "false"
+        return f"not evaluable ({result.value()})"
 
 
 class DataContract:
@@ -112,26 +135,39 @@ class DataContract:
                 returned = expression.return_type().name().lower()
                 problems.append(f"rule {rule.name} returns {returned}; a data rule must return bool")
                 continue
+            python = None
             if typed is not None:
                 try:
-                    typed.compile(rule.expression.strip())
+                    checked = typed.compile(rule.expression.strip())
                 except RuntimeError as error:
                     problems.append(
                         f"rule {rule.name} does not type-check against the value schema: {_cel_error(error)}"
                     )
                     continue
-            compiled.append(_CompiledRule(rule, expression, fields))
+                try:
+                    python = translate_data_rule(checked, RECORD)
+                except Untranslatable:
+                    pass  # cel-expr-python evaluates it
+            compiled.append(_CompiledRule(rule, expression, fields, python))
         if problems:
             raise DataRuleError(problems)
         self._rules = compiled
-        self._converters = field_converters(value_schema)
+        converters = field_converters(value_schema)
         # Only the fields some rule reads go to CEL: converting the others would be wasted work.
-        self._read = tuple(dict.fromkeys(name for rule in compiled for name in rule.fields))
-        # Most records meet every rule: one evaluation of their conjunction says so (each evaluation
-        # costs about as much as building the activation); rules are evaluated one by one only to
-        # name the ones a record breaks.
-        conjunction = " && ".join(f"({rule.compiled_text})" for rule in compiled)
-        self._all = _ENVIRONMENT.compile(conjunction) if compiled else None
+        read = dict.fromkeys(name for rule in compiled for name in rule.fields)
+        self._read_plan = tuple((name, converters.get(name)) for name in read)
+        self._python = tuple(rule.python for rule in compiled if rule.python is not None)
+        # Most records meet every rule: one evaluation of the untranslated rules' conjunction says so
+        # (each evaluation costs about as much as building the activation); rules are evaluated one
+        # by one only to name the ones a record breaks.
+        in_cel = [rule for rule in compiled if rule.python is None]
+        conjunction = " && ".join(f"({rule.compiled_text})" for rule in in_cel)
+        self._cel_all = _ENVIRONMENT.compile(conjunction) if in_cel else None
+
+    @property
+    def translated(self) -> int:
+        """How many rules are evaluated as Python."""
+        return len(self._python)
 
     @property
     def rules(self) -> list[DataRule]:
@@ -139,25 +175,37 @@ class DataContract:
 
     def violations(self, record: Mapping[str, Any]) -> list[DataRuleViolation]:
         """Every rule `record` breaks (empty when it meets them all)."""
-        if self._all is None:
+        if not self._rules:
             return []
-        fields = {
-            name: _cel_value(self._converters[name](record[name]) if name in self._converters else record[name])
-            for name in self._read
-            if name in record
-        }
-        activation = _ENVIRONMENT.Activation({RECORD: fields})
-        if self._all.eval(activation).value() is True:  # an error's value is its message
+        converted = {}
+        for name, convert in self._read_plan:
+            if name in record:
+                converted[name] = record[name] if convert is None else convert(record[name])
+        if self._meets_all(converted):
             return []
+        activation = _activation(converted) if self._cel_all is not None else None
         found = []
         for compiled in self._rules:
-            result = compiled.compiled.eval(activation)
-            if result.type() == cel.Type.BOOL and result.value() is True:
-                continue
-            problem = "false" if result.type() == cel.Type.BOOL else f"not evaluable ({result.value()})"
-            fields = {name: record.get(name) for name in compiled.fields}
-            found.append(DataRuleViolation(compiled.rule.name, compiled.rule.expression, fields, problem))
+            problem = compiled.problem(converted, activation)
+            if problem is not None:
+                fields = {name: record.get(name) for name in compiled.fields}
+                found.append(DataRuleViolation(compiled.rule.name, compiled.rule.expression, fields, problem))
         return found
+
+    def _meets_all(self, converted: dict[str, Any]) -> bool:
+        try:
+            for rule in self._python:
+                if rule(converted) is not True:
+                    return False
+        except Exception:  # noqa: BLE001 - an error is a violation; the rules are evaluated again to name it
+            return False
+        # An error's value is its message, not True.
+        return self._cel_all is None or self._cel_all.eval(_activation(converted)).value() is True
+
+
+def _activation(converted: Mapping[str, Any]) -> Any:
+    """The record's fields as cel-expr-python takes them, for the rules it evaluates."""
+    return _ENVIRONMENT.Activation({RECORD: {name: _cel_value(value) for name, value in converted.items()}})
 
 
 def _cel_error(error: RuntimeError) -> str:

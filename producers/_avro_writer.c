@@ -8,8 +8,9 @@
  * schema (nested tuples, see `build_node`). `encode(value)` returns the header given at construction
  * followed by the Avro body. It takes only values it can write exactly as fastavro writes them; on
  * anything else (a missing or extra field, an unexpected type, a number out of range, a failed
- * conversion) it raises Deferred and writes nothing, and the caller lets fastavro decide (it encodes
- * the record or refuses it with its own message). tests/unit/producers/test_avro_encoder.py checks
+ * conversion) it writes nothing and returns what its fallback returns for the value (fastavro's
+ * encoding or refusal), or raises Deferred when it has none. Calling the fallback from here saves the
+ * hot path a Python frame per record. tests/unit/producers/test_avro_encoder.py checks
  * byte equality with fastavro.
  */
 #define PY_SSIZE_T_CLEAN
@@ -496,15 +497,21 @@ static int build_node(Node *node, PyObject *program) {
 typedef struct {
     PyObject_HEAD
     Node root;
-    PyObject *header; /* bytes written before every body */
+    PyObject *header;   /* bytes written before every body */
+    PyObject *fallback; /* called with a value the writer does not take, or NULL to raise Deferred */
 } Writer;
 
 static int Writer_init(Writer *self, PyObject *args, PyObject *kwargs) {
-    static char *keywords[] = {"program", "header", NULL};
-    PyObject *program, *header;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OS", keywords, &program, &header)) return -1;
+    static char *keywords[] = {"program", "header", "fallback", NULL};
+    PyObject *program, *header, *fallback = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OS|O", keywords, &program, &header, &fallback)) return -1;
+    if (fallback != Py_None && !PyCallable_Check(fallback)) {
+        PyErr_SetString(PyExc_TypeError, "fallback must be callable or None");
+        return -1;
+    }
     clear_node(&self->root);
     Py_XSETREF(self->header, Py_NewRef(header));
+    Py_XSETREF(self->fallback, fallback == Py_None ? NULL : Py_NewRef(fallback));
     if (build_node(&self->root, program) < 0) {
         clear_node(&self->root);
         return -1;
@@ -515,6 +522,7 @@ static int Writer_init(Writer *self, PyObject *args, PyObject *kwargs) {
 static void Writer_dealloc(Writer *self) {
     clear_node(&self->root);
     Py_CLEAR(self->header);
+    Py_CLEAR(self->fallback);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -530,8 +538,12 @@ static PyObject *Writer_encode(Writer *self, PyObject *value) {
         write_value(&self->root, value, &buffer) == 0) {
         result = PyBytes_FromStringAndSize(buffer.data, buffer.length);
     } else if (!PyErr_ExceptionMatches(PyExc_MemoryError)) {
-        /* Whatever stopped it (a type, a range, a conversion), fastavro decides. */
+        /* Whatever stopped it (a type, a range, a conversion), the fallback decides (fastavro). */
         PyErr_Clear();
+        if (self->fallback != NULL) {
+            if (buffer.data != buffer.inline_space) PyMem_Free(buffer.data);
+            return PyObject_CallOneArg(self->fallback, value);
+        }
         PyErr_SetNone(Deferred);
     }
     if (buffer.data != buffer.inline_space) PyMem_Free(buffer.data);
@@ -540,8 +552,8 @@ static PyObject *Writer_encode(Writer *self, PyObject *value) {
 
 static PyMethodDef Writer_methods[] = {
     {"encode", (PyCFunction)Writer_encode, METH_O,
-     "encode(value) -> bytes: the header, then the value's Avro encoding; raises Deferred if it does not take "
-     "the value as is."},
+     "encode(value) -> bytes: the header, then the value's Avro encoding; if it does not take the value as is, "
+     "what fallback(value) returns, or Deferred raised without a fallback."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -549,7 +561,7 @@ static PyTypeObject WriterType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "headwater.producers._avro_writer.Writer",
     .tp_basicsize = sizeof(Writer),
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Writer(program, header): writes values of one Avro schema, compiled to `program`.",
+    .tp_doc = "Writer(program, header, fallback=None): writes values of one Avro schema, compiled to `program`.",
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Writer_init,
     .tp_dealloc = (destructor)Writer_dealloc,

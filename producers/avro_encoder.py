@@ -18,7 +18,7 @@ fastavro.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import partial
@@ -38,14 +38,17 @@ class _Uncovered(Exception):
     """The schema uses what the writer does not cover."""
 
 
-def compile_writer(schema: object, header: bytes = b"") -> Writer | None:
+def compile_writer(
+    schema: object, header: bytes = b"", fallback: Callable[[object], bytes] | None = None
+) -> Writer | None:
     """The writer of a schema (as JSON data) whose output starts with `header`, or None when the
-    schema uses what it does not cover."""
+    schema uses what it does not cover. A value it does not take is given to `fallback`, or raises
+    Deferred without one."""
     try:
         program = _Compiler().program(schema, "")
     except _Uncovered:
         return None
-    return Writer(program, header)
+    return Writer(program, header, fallback)
 
 
 class _Compiler:

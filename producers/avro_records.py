@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 import fastavro
 from fastavro.validation import ValidationError, validate
 
 from headwater.policies.avro_cel_types import record_field_names
-from headwater.producers.avro_encoder import Deferred, compile_writer
+from headwater.producers.avro_encoder import compile_writer
 from headwater.producers.errors import RecordRejectedError
 from headwater.producers.wire_format import frame, unframe
 
@@ -32,27 +33,35 @@ class RecordCodec:
         self.field_names = record_field_names(definition)
         """A record schema's top-level fields; empty for other schemas (a string key, say)."""
         self._schema = fastavro.parse_schema(definition)
-        self._header = frame(schema_id, b"")
-        self._writer = compile_writer(definition, self._header)
-
-    def encode(self, record: object) -> bytes:
-        if self._writer is not None:
-            try:
-                return self._writer.encode(record)
-            except Deferred:
-                pass  # fastavro decides: it encodes the record or refuses it
-        buffer = io.BytesIO()
-        buffer.write(self._header)
-        try:
-            fastavro.schemaless_writer(buffer, self._schema, record, strict_allow_default=True)
-        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as error:
-            raise RecordRejectedError(self.stream, self.role, self._problems(record, error)) from None
-        return buffer.getvalue()
+        header = frame(schema_id, b"")
+        # The fallback holds no reference to the codec: the writer (C, not garbage-collected) must not
+        # sit in a reference cycle.
+        fallback = _FastavroEncoder(stream, role, self._schema, header)
+        writer = compile_writer(definition, header, fallback)
+        self.encode: Callable[[object], bytes] = writer.encode if writer is not None else fallback
+        """The record in the wire format: the compiled writer, or fastavro for what it does not take (or
+        for a schema it does not cover); RecordRejectedError when the record misfits the schema."""
 
     def decode(self, message: bytes) -> Any:
         """The record of a framed message written with this codec's schema."""
         _, body = unframe(message)
         return fastavro.schemaless_reader(io.BytesIO(body), self._schema, None)
+
+
+class _FastavroEncoder:
+    """fastavro's encoding of a record, framed; RecordRejectedError naming every field that misfits."""
+
+    def __init__(self, stream: str, role: str, schema: Any, header: bytes) -> None:
+        self._stream, self._role, self._schema, self._header = stream, role, schema, header
+
+    def __call__(self, record: object) -> bytes:
+        buffer = io.BytesIO()
+        buffer.write(self._header)
+        try:
+            fastavro.schemaless_writer(buffer, self._schema, record, strict_allow_default=True)
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as error:
+            raise RecordRejectedError(self._stream, self._role, self._problems(record, error)) from None
+        return buffer.getvalue()
 
     def _problems(self, record: object, error: Exception) -> list[str]:
         # The writer stops at the first problem and does not always name the field; the validator

@@ -39,7 +39,8 @@ DEAD_LETTER_SOURCE_HEADER: Final = "headwater-source-stream"
 DEAD_LETTER_RULE_HEADER: Final = "headwater-broken-rule"
 """One header per rule a dead-lettered record broke, saying which values broke it."""
 _QUEUE_FULL_WAIT_S: Final = 0.05
-_SERVE_REPORTS_EVERY: Final = 1000
+SERVE_REPORTS_EVERY: Final = 1000
+"""Delivery reports are served once per this many records (and whenever the queue is full)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,9 @@ class StreamProducer:
         partition and offset set), from `flush` or the producer's own polls; it costs a Python call
         per record, so only the backfill asks for it."""
         self.schemas = schemas
+        self._has_rules = bool(schemas.contract.rules)
+        self._topic = schemas.stream
+        self._encode_key, self._encode_value = schemas.key.encode, schemas.value.encode
         self._kafka, self._tuning, self._renewal = kafka, tuning or ProducerTuning(), renewal
         self._on_acknowledged = on_acknowledged
         self._dead_letters = dead_letters
@@ -156,14 +160,17 @@ class StreamProducer:
     def send(self, key: object, value: Mapping[str, Any]) -> None:
         """Queue one record; raises what `encode` raises (nothing queued), except that a record breaking
         a data rule goes to the dead-letter stream when there is one."""
-        try:
-            encoded_key, encoded_value = self.encode(key, value)
-        except DataRuleViolationError as broken:
-            if self._dead_letters is None:
-                raise
-            self._dead_letter(key, value, broken.violations)
-            return
-        self._produce(encoded_key, encoded_value)
+        # `encode` inlined: the hot path, where each Python call costs about 1% of the throughput.
+        if self._has_rules:
+            violations = self.schemas.contract.violations(value)
+            if violations:
+                if self._dead_letters is None:
+                    raise DataRuleViolationError(self.stream, violations)
+                self._dead_letter(key, value, violations)
+                return
+        if key is None:
+            raise KeyRequiredError(self.stream)
+        self._produce(self._encode_key(key), self._encode_value(value))
 
     def encode(self, key: object, value: Mapping[str, Any]) -> tuple[bytes, bytes]:
         """The record in the wire format, checked: KeyRequiredError without a key, RecordRejectedError
@@ -171,7 +178,7 @@ class StreamProducer:
         violations = self.schemas.contract.violations(value)
         if violations:
             raise DataRuleViolationError(self.stream, violations)
-        return self._key_bytes(key), self.schemas.value.encode(value)
+        return self._key_bytes(key), self._encode_value(value)
 
     def send_encoded(self, key: bytes, value: bytes) -> None:
         """Queue a record `encode` returned."""
@@ -216,7 +223,7 @@ class StreamProducer:
     def _key_bytes(self, key: object) -> bytes:
         if key is None:
             raise KeyRequiredError(self.stream)
-        return self.schemas.key.encode(key)
+        return self._encode_key(key)
 
     def _connect(self) -> tuple[Producer, int]:
         """A client of the identity's current certificate files, and that certificate's serial."""
@@ -273,14 +280,17 @@ class StreamProducer:
             self._renew_certificate()
         while True:
             try:
-                self._producer.produce(topic or self.stream, value, key, headers=headers)
+                if headers is None:
+                    self._producer.produce(topic or self._topic, value, key)
+                else:
+                    self._producer.produce(topic or self._topic, value, key, headers=headers)
             except BufferError:
                 # The local queue is full: serve delivery reports until there is room again.
                 self._producer.poll(_QUEUE_FULL_WAIT_S)
                 continue
             break
         self._unserved += 1
-        if self._unserved >= _SERVE_REPORTS_EVERY:
+        if self._unserved >= SERVE_REPORTS_EVERY:
             self._unserved = 0
             self._producer.poll(0)
 

@@ -182,3 +182,43 @@ def test_rules_read_instants_dates_and_decimals_as_the_typed_check_does() -> Non
     assert set(found) == {"after-2026", "micros-agree", "day-after-2025", "lines-priced"}
     assert found["after-2026"].problem == "false"
     assert found["after-2026"].fields == {"at": bad["at"]}  # the value as the producer passed it
+
+
+def test_translated_rules_name_the_same_violations_as_cel_expr_python() -> None:
+    """With the value schema, rules that type-check run as Python; without it, in cel-expr-python. A
+    record breaking them gets the same violations either way, nullable-scalar rules (left to CEL)
+    included."""
+    rules = [
+        DataRule("amount-not-negative", "record.amount_minor >= 0"),
+        DataRule("cheap", "record.price < 100.0"),
+        DataRule("note-if-large", "record.amount_minor < 1000 || record.note != null"),
+        DataRule("buyer-email", "record.buyer.email.contains('@')"),
+        DataRule("limits", "record.limits['day'] > 0"),
+    ]
+    translated = DataContract(rules, SCHEMA_FIELDS, SCHEMA)
+    assert translated.translated == 4
+    interpreted = DataContract(rules, SCHEMA_FIELDS)
+    assert interpreted.translated == 0
+    record = {
+        "amount_minor": 5000,
+        "currency": "EUR",
+        "fee_currency": "EUR",
+        "price": Decimal("120.50"),
+        "note": None,
+        "buyer": {"email": "nobody"},
+        "tags": [],
+        "limits": {},
+        "at": 1,
+    }
+    assert translated.violations(record) == interpreted.violations(record) != []
+    assert [violation.rule for violation in translated.violations(record)] == [
+        "cheap",
+        "note-if-large",
+        "buyer-email",
+        "limits",
+    ]
+    assert (
+        translated.violations(record)[3].problem
+        == interpreted.violations(record)[3].problem
+        == ('not evaluable (NOT_FOUND: Key not found in map : "day")')
+    )

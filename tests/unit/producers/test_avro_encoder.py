@@ -210,3 +210,18 @@ def test_timestamps_in_and_out_of_utc_encode_to_fastavros_bytes() -> None:
             moment = datetime(1, 1, 2, tzinfo=UTC) + timedelta(microseconds=rng.randint(0, 315_000_000_000_000_000))
             moment = moment.astimezone(rng.choice(zones))
             assert writer.encode(moment) == _fastavro(schema, moment), moment
+
+
+def test_a_value_it_does_not_take_goes_to_the_fallback() -> None:
+    given: list[object] = []
+
+    def fallback(value: object) -> bytes:
+        given.append(value)
+        return b"from the fallback"
+
+    writer = compile_writer({"type": "array", "items": "long"}, b"h", fallback)
+    assert writer is not None
+    assert writer.encode([1]) == b"h\x02\x02\x00"
+    assert writer.encode([True]) == b"from the fallback" and given == [[True]]
+    with pytest.raises(TypeError, match="fallback must be callable"):
+        Writer(("long",), b"", "not callable")  # type: ignore[arg-type]

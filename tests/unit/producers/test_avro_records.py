@@ -1,6 +1,7 @@
 """Encoding records: the Confluent wire format, strict Avro, and errors naming the field and value."""
 
 import json
+import weakref
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -72,3 +73,13 @@ def test_unframe_reads_the_schema_id_and_refuses_other_bytes() -> None:
         unframe(b"\x01\x00\x00\x00\x07body")
     with pytest.raises(NotAStreamMessageError, match="3 bytes, shorter than the 5-byte header"):
         unframe(b"\x00\x00\x00")
+
+
+def test_a_codec_is_freed_as_soon_as_it_is_dropped() -> None:
+    """The C writer is not garbage-collected, so its fastavro fallback must not refer back to the codec:
+    a producer opened and closed over and over would otherwise keep every codec alive."""
+    codec = RecordCodec("payments.payment", "value", 4242, json.dumps(PAYMENT))
+    codec.encode({**GOOD, "at": datetime(2026, 1, 1)})  # naive: through the fallback
+    dropped = weakref.ref(codec)
+    del codec
+    assert dropped() is None
