@@ -37,6 +37,15 @@ class StreamNotWritableError(ProducerError):
         super().__init__(f"'{stream}' is {state}: it takes no new records. Ask its owner which stream replaced it.")
 
 
+class StreamRulesUnusableError(ProducerError):
+    def __init__(self, stream: str, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            f"The data rules of '{stream}' do not fit its latest value schema ({'; '.join(problems)}), so no "
+            f"record could be checked. The stream's owner replaces them: PUT /api/v1/streams/{stream}/data-rules."
+        )
+
+
 class IdentityFilesDifferError(ProducerError):
     def __init__(self, hub_certificate: object, kafka_certificate: object) -> None:
         super().__init__(

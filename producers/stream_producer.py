@@ -12,6 +12,7 @@ bytes and lands in the same partition) and the latest version of its value schem
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -19,7 +20,7 @@ from typing import Any, Final, NoReturn, Self
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from headwater.policies.data_contract import DataContract, DataRule, DataRuleViolation
+from headwater.policies.data_contract import DataContract, DataRule, DataRuleError, DataRuleViolation
 from headwater.producers.avro_records import RecordCodec
 from headwater.producers.connection import HubConnection, MtlsConnection
 from headwater.producers.errors import (
@@ -29,10 +30,13 @@ from headwater.producers.errors import (
     IdentityFilesDifferError,
     KeyRequiredError,
     StreamNotWritableError,
+    StreamRulesUnusableError,
 )
 from headwater.producers.hub import HubClient, open_hub
 from headwater.producers.renewal import CertificateRenewal, certificate_identity, certificate_serial
 from headwater.registry.streams.topic_scan import DELETED_BY_HEADER
+
+logger = logging.getLogger(__name__)
 
 _UNWRITABLE_STATES: Final = ("PENDING", "DELETED")
 DEAD_LETTER_SOURCE_HEADER: Final = "headwater-source-stream"
@@ -67,16 +71,35 @@ class StreamSchemas:
 
 def fetch_stream_schemas(hub: HubClient, stream: str) -> StreamSchemas:
     detail = hub.get(f"/streams/{stream}")
-    state = detail["summary"]["state"]
+    summary = detail["summary"]
+    state = summary["state"]
     if state in _UNWRITABLE_STATES:
         raise StreamNotWritableError(stream, state)
+    if state == "DEPRECATED":
+        # Still writable until its sunset, so that publishers move on their own schedule; but told.
+        logger.warning(
+            "'%s' is DEPRECATED and will be deleted after %s: %s",
+            stream,
+            summary["sunset_at"],
+            summary["deprecation_message"],
+        )
     codecs = {}
     for role in ("key", "value"):
         latest = hub.get_registry(f"/subjects/{detail[f'{role}_subject']}/versions/latest")
         codecs[role] = RecordCodec(stream, role, latest["id"], latest["schema"])
     rules = [DataRule(**rule) for rule in detail.get("data_rules", [])]
-    contract = DataContract(rules, codecs["value"].field_names, codecs["value"].definition)
-    return StreamSchemas(stream, detail["summary"]["partitions"], codecs["key"], codecs["value"], contract)
+    contract = compile_data_rules(stream, rules, codecs["value"])
+    return StreamSchemas(stream, summary["partitions"], codecs["key"], codecs["value"], contract)
+
+
+def compile_data_rules(stream: str, rules: list[DataRule], value: RecordCodec) -> DataContract:
+    """The stream's rules against its value schema; StreamRulesUnusableError when they do not fit it
+    (the hub refuses such rules and schema versions, but a version imported from another hub skips
+    its checks)."""
+    try:
+        return DataContract(rules, value.field_names, value.definition)
+    except DataRuleError as error:
+        raise StreamRulesUnusableError(stream, error.problems) from None
 
 
 def producer_config(kafka: MtlsConnection, tuning: ProducerTuning, **extra: object) -> dict[str, object]:

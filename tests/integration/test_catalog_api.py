@@ -2,6 +2,7 @@
 subjects, bad input, races, and a hub killed in the middle of a registration."""
 
 import json
+import logging
 import os
 import signal
 import threading
@@ -17,7 +18,9 @@ import pytest
 
 from headwater.local import hub as hub_server
 from headwater.local import processes
-from headwater.producers.connection import MtlsConnection
+from headwater.producers.connection import HubConnection, MtlsConnection
+from headwater.producers.errors import StreamNotWritableError
+from headwater.producers.stream_producer import StreamProducer
 from headwater.registry.kafka_acls import current_bindings, producer_bindings
 from headwater.registry.kafka_topics import topic_exists
 from tests.conftest import IdentityFactory, RunningBroker, RunningHub
@@ -457,6 +460,7 @@ def test_a_stream_is_deprecated_then_deleted_after_its_sunset_leaving_no_acl(
     admin: httpx.Client,
     domain: str,
     issue_identity: IdentityFactory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     owner, consumer = issue_identity(domain=domain), issue_identity(domain="analytics")
     name = f"{domain}.order"
@@ -479,12 +483,20 @@ def test_a_stream_is_deprecated_then_deleted_after_its_sunset_leaving_no_acl(
         summary = consumer_client.get(f"/api/v1/streams/{name}").json()["summary"]
         assert summary["state"] == "DEPRECATED" and summary["deprecation_message"] == f"Use {domain}.order-v2 instead."
         _error(consumer_client.delete(f"/api/v1/streams/{name}"), 403, 40330, "its owner may")
+    owner_hub = HubConnection(shared_hub.base_url, owner.ca_file, owner.certificate_file, owner.key_file)
+    with caplog.at_level(logging.WARNING, logger="headwater.producers.stream_producer"):
+        with StreamProducer.open(name, owner_hub, owner) as producer:  # publishers are told, not stopped
+            producer.send({"order_id": "o-1"}, {"order_id": "o-1", "buyer": {"email": "a@b.io"}, "amount_minor": 5})
+    assert f"'{name}' is DEPRECATED and will be deleted after " in caplog.text
+    assert f"Use {domain}.order-v2 instead." in caplog.text
 
     time.sleep(max(0.0, (sunset - datetime.now(UTC)).total_seconds()) + 0.2)
     with hub_http_client(shared_hub, owner) as owner_client:
         deleted = owner_client.delete(f"/api/v1/streams/{name}")
     assert deleted.status_code == 200, deleted.text
     assert deleted.json() == {"name": name, "state": "DELETED", "topic_deleted": False}
+    with pytest.raises(StreamNotWritableError, match="is DELETED"):
+        StreamProducer.open(name, owner_hub, owner)
 
     bindings = current_bindings(shared_broker.admin())
     assert not [binding for binding in bindings if binding.name == name]
