@@ -94,10 +94,12 @@ def _build_file() -> descriptor_pb2.FileDescriptorProto:
             ("iter_var2", 8, "string", False),
         ),
     )
-    # Only whether a type is a map (a select on a map reads a key) or a wrapper (a nullable scalar, not
-    # translated) matters to the translator; `wrapper` is a PrimitiveType enum, never 0 when set.
+    # What the translator reads of a type: a primitive's or a wrapper's kind (PrimitiveType enums, never
+    # 0 when set; a wrapper is a nullable scalar) and whether it is a map (a select on a map reads a key).
     type_message = _add_message(
-        file.message_type, "Type", (("wrapper", 4, "int32", False), ("map_type", 7, ".Type.MapType", False))
+        file.message_type,
+        "Type",
+        (("primitive", 3, "int32", False), ("wrapper", 4, "int32", False), ("map_type", 7, ".Type.MapType", False)),
     )
     _add_message(type_message.nested_type, "MapType", ())
     _add_message(

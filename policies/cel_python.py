@@ -114,6 +114,10 @@ _OPERATORS: Final[dict[str, tuple[str, bool]]] = {
     "list_join_string": ("{1}.join({0})", False),
     "list_join": ('"".join({0})', False),
 }
+# Overloads that take a null as it is (None == None in Python too); others need their arguments set.
+_NULL_COMPARING: Final = frozenset({"equals", "not_equals", "in_list"})
+# cel.expr.Type.PrimitiveType values, as CEL names them in error messages.
+_PRIMITIVE_NAMES: Final = {1: "bool", 2: "int64", 3: "uint64", 4: "double", 5: "string", 6: "bytes"}
 # Orderings: CEL compares numbers across int and double by value, strings by code point, false < true.
 for _name, _symbol in (("less", "<"), ("less_equals", "<="), ("greater", ">"), ("greater_equals", ">=")):
     for _types in ("int64", "double", "string", "bool", "int64_double", "double_int64"):
@@ -168,11 +172,8 @@ def translate(compiled: cel.Expression) -> CompiledRule:
 def translate_data_rule(compiled: cel.Expression, variable: str) -> Callable[[Mapping[str, Any]], bool]:
     """A Python function computing `compiled`, checked with `variable` typed as a record message, over
     the record's fields (a dict, values as `avro_cel_types.field_converters` gives them); raises
-    `Untranslatable`. Nullable scalars (protobuf wrappers) are not translated: their null meets Python's
-    operators differently from CEL's."""
-    checked = checked_expression(compiled.serialize())
-    if any(kind.wrapper != 0 for kind in checked.type_map.values()):
-        raise Untranslatable("a nullable scalar (wrapper type)")
+    `Untranslatable`. A nullable scalar (a protobuf wrapper) may be None: compared with `==`/`!=` as
+    is, and any other function given a None raises CEL's "No matching overloads" error."""
     function: Callable[[Mapping[str, Any]], bool] = _translate(compiled, _RecordScope(variable))
     return function
 
@@ -247,6 +248,9 @@ class _Translator:
         arguments = [call.target] if call.HasField("target") else []
         arguments += list(call.args)
         codes = [self.expression(argument, loop_variables) for argument in arguments]
+        nullable = [self._is_wrapper(argument) for argument in arguments]
+        if any(nullable) and overload in ("logical_and", "logical_or", "conditional", "logical_not"):
+            raise Untranslatable("a nullable boolean in a logical operator")
         if overload in ("logical_and", "logical_or"):
             return _logical(overload, codes[0], codes[1])
         if overload == "conditional":
@@ -256,7 +260,28 @@ class _Translator:
         if overload not in _OPERATORS:
             raise Untranslatable(f"function {call.function} ({overload})")
         template, fails = _OPERATORS[overload]
+        if any(nullable) and overload not in _NULL_COMPARING:
+            # A nullable scalar's None meets the function only when it is not None: CEL has no
+            # overload for null there, and says so.
+            parameters = [f"a{index}" for index in range(len(codes))]
+            names = tuple(self._type_name(argument) for argument in arguments)
+            source = (
+                f"_guarded(lambda {', '.join(parameters)}: {template.format(*parameters)}, "
+                f"{call.function!r}, {call.HasField('target')}, {names!r}, {', '.join(c.source for c in codes)})"
+            )
+            return _Code(source, True)
         return _Code(template.format(*(code.source for code in codes)), fails or _fails(codes))
+
+    def _is_wrapper(self, expr: Any) -> bool:
+        return expr.id in self._types and self._types[expr.id].wrapper != 0
+
+    def _type_name(self, expr: Any) -> str:
+        """CEL's name for an argument's type in an error message (a wrapper's is its scalar's)."""
+        kind = self._types[expr.id] if expr.id in self._types else None
+        code = kind.wrapper or kind.primitive if kind is not None else 0
+        if code not in _PRIMITIVE_NAMES:
+            raise Untranslatable("a nullable scalar given to a function with a non-scalar argument")
+        return _PRIMITIVE_NAMES[code]
 
     def _comprehension(self, comprehension: Any, loop_variables: frozenset[str]) -> _Code:
         if comprehension.iter_var2 or comprehension.accu_var != _ACCUMULATOR:
@@ -451,6 +476,17 @@ def _split(text: str, separator: str) -> tuple[str, ...]:
     return tuple(text) if separator == "" else tuple(text.split(separator))
 
 
+def _guarded(
+    operation: Callable[..., object], function: str, receiver: bool, names: tuple[str, ...], *values: object
+) -> object:
+    """`operation(*values)`, or cel-expr-python's error when a value is null (a nullable scalar unset)."""
+    if any(value is None for value in values):
+        shown = ["null_type" if value is None else name for value, name in zip(values, names, strict=True)]
+        call = f"({shown[0]}).{function}({', '.join(shown[1:])})" if receiver else f"{function}({', '.join(shown)})"
+        raise CelEvaluationError(f"UNKNOWN: No matching overloads found : {call}")
+    return operation(*values)
+
+
 def _absorbing(left: Callable[[], bool], right: Callable[[], bool], decisive: bool) -> bool:
     """CEL's `&&` (`decisive` false) and `||` (true): a decisive operand wins over an error in the other."""
     try:
@@ -485,6 +521,7 @@ _RUNTIME: Final[Mapping[str, object]] = {
     "_index_list": _index_list,
     "_index_map": _index_map,
     "_field": _field,
+    "_guarded": _guarded,
     "_matches": _matches,
     "_split": _split,
     "_absorbing": _absorbing,

@@ -16,8 +16,8 @@ counts as a violation (it says why).
 Speed: a rule type-checked against the schema's mirror is translated to Python (`cel_python`), as
 policy rules are, and evaluated over the record's converted fields: benchmarks/backfill.py's three
 rules take ~2.7 µs a record, conversions included, instead of ~17 µs for a CEL activation and an
-evaluation. Rules outside the translated subset (nullable scalars, `has()`, ...; every rule of a
-schema without a mirror) are evaluated by cel-expr-python.
+evaluation. Rules outside the translated subset (`has()`, a nullable boolean in `&&`, ...; every
+rule of a schema without a mirror) are evaluated by cel-expr-python.
 """
 
 from __future__ import annotations
