@@ -242,12 +242,23 @@ def _decimal_as_double(value: Any) -> Any:
     return float(value) if isinstance(value, Decimal) else value
 
 
+def epoch_micros(moment: datetime) -> int:
+    """Microseconds from 1970-01-01 UTC to an aware datetime: the long Avro stores (divided by 1000 for
+    timestamp-millis, rounding down). Exact integer arithmetic, equal to fastavro's."""
+    since = moment - _EPOCH
+    return (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
+
+
+def epoch_days(day: date) -> int:
+    """Days from 1970-01-01 to a date: the int Avro stores for the date logical type."""
+    return day.toordinal() - _EPOCH_DAY
+
+
 def _epoch_micros(value: Any) -> Any:
     if not isinstance(value, datetime):
         return value
-    # Naive means local time, as the Avro encoder reads it.
-    since = (value if value.tzinfo is not None else value.astimezone()) - _EPOCH
-    return (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
+    # Naive means local time, as fastavro reads it.
+    return epoch_micros(value if value.tzinfo is not None else value.astimezone())
 
 
 def _epoch_millis(value: Any) -> Any:
@@ -257,5 +268,5 @@ def _epoch_millis(value: Any) -> Any:
 
 def _epoch_days(value: Any) -> Any:
     if isinstance(value, date) and not isinstance(value, datetime):
-        return value.toordinal() - _EPOCH_DAY
+        return epoch_days(value)
     return value

@@ -23,6 +23,7 @@ rule of a schema without a mirror) are evaluated by cel-expr-python.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from cel_expr_python import cel
 from cel_expr_python.ext.ext_strings import ExtStrings
 from google.protobuf import descriptor_pool
 
-from headwater.policies.avro_cel_types import field_converters, typed_environment
+from headwater.policies.avro_cel_types import field_converters, record_field_names, typed_environment
 from headwater.policies.cel_python import Untranslatable, translate_data_rule
 
 RECORD: Final = "record"
@@ -201,6 +202,16 @@ class DataContract:
             return False
         # An error's value is its message, not True.
         return self._cel_all is None or self._cel_all.eval(_activation(converted)).value() is True
+
+
+def contract_problems(rules: Sequence[DataRule], value_schema: str) -> list[str]:
+    """Every problem of `rules` with `value_schema` (Avro JSON text): none when they can be used."""
+    definition = json.loads(value_schema)
+    try:
+        DataContract(rules, record_field_names(definition), definition)
+    except DataRuleError as error:
+        return error.problems
+    return []
 
 
 def _activation(converted: Mapping[str, Any]) -> Any:

@@ -10,26 +10,25 @@ It covers records, arrays, maps, enums, fixed, primitives, unions of null and on
 logical types decimal (bytes), timestamp-millis, timestamp-micros and date: the writer converts plain
 decimals and UTC datetimes itself and calls the Python functions below for the rest. For anything it
 cannot encode exactly as fastavro would (another union, a naive datetime, a record that omits a field
-with a default, a value of an unexpected type), the writer raises `Deferred` and the caller uses
-fastavro, which then encodes the record or refuses it with its own rules; so this module never
-accepts what fastavro refuses. `tests/unit/producers/test_avro_encoder.py` checks byte equality with
+with a default, a value of an unexpected type), the writer calls its fallback (fastavro, which then
+encodes the record or refuses it with its own rules) or, without one, raises `Deferred`; so this
+module never accepts what fastavro refuses. `tests/unit/producers/test_avro_encoder.py` checks byte equality with
 fastavro.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 from typing import Final
 
+from headwater.policies.avro_cel_types import epoch_days, epoch_micros
 from headwater.producers._avro_writer import Deferred, Writer
 
 __all__ = ["Deferred", "Writer", "compile_writer"]
 
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_DAYS_SHIFT: Final = date(1970, 1, 1).toordinal()
 _PRIMITIVE_ONLY: Final = ("null", "boolean", "int", "long", "float", "double", "bytes", "string")
 Program = tuple[object, ...]
 
@@ -112,7 +111,7 @@ class _Compiler:
         raise _Uncovered(f"logical type {logical} on {kind}")
 
 
-# --- conversions of logical types, called by the writer; `_Uncovered` or any error defers the value ---
+# --- conversions of logical types, called by the writer; `Deferred` or any error defers the value ---
 
 
 class _DecimalShape:
@@ -144,15 +143,11 @@ def _decimal(number: Decimal, shape: _DecimalShape) -> bytes:
     return unscaled.to_bytes(size, "big", signed=True)
 
 
-def _timestamp(moment: datetime | int, per_unit: int) -> int:
-    if type(moment) is int:
-        return moment
+def _timestamp(moment: datetime, per_unit: int) -> int:
+    # The writer converts ints and UTC datetimes itself: only other values come here.
     if type(moment) is not datetime or moment.tzinfo is None:
         raise Deferred  # fastavro reads a naive datetime in local time; leave that to it
-    # Exact integer arithmetic, equal to fastavro's days/seconds/microseconds sum.
-    since = moment - _EPOCH
-    micros = (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
-    return micros // per_unit
+    return epoch_micros(moment) // per_unit
 
 
 def _date(day: date | int) -> int:
@@ -160,4 +155,4 @@ def _date(day: date | int) -> int:
         return day
     if type(day) is not date:
         raise Deferred
-    return day.toordinal() - _DAYS_SHIFT
+    return epoch_days(day)

@@ -143,7 +143,7 @@ def create_app(
         lifecycle=StreamLifecycle(sessions, schema_registry, catalog, kafka.admin),
         jobs=JobCatalog(sessions),
         manifests=manifests,
-        data_rules=DataRulesBook(sessions),
+        data_rules=DataRulesBook(sessions, schema_registry),
         certifier=certifier,
         access=StreamAccess(sessions, schema_registry, gate, kafka.admin),
         identities=IdentityService(

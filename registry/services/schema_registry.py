@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from headwater.policies import Requester
-from headwater.policies.data_contract import DataRule
+from headwater.policies.data_contract import DataRule, contract_problems
 from headwater.registry.errors import IdentityNotFoundError
 from headwater.registry.governance.contexts import (
     DATABASE_OPERATOR,
@@ -48,7 +48,6 @@ from headwater.registry.schemas import AvroSchema, InvalidSchemaError, parse_sch
 from headwater.registry.schemas.compatibility import CompatibilityLevel, check_compatibility
 from headwater.registry.services.audit import DONE, REFUSED, AuditLog, record_audit
 from headwater.registry.services.subjects import Latest, parse_version, validate_subject
-from headwater.registry.streams.data_rules import data_rule_problems
 from headwater.registry.streams.errors import (
     KeySchemaFrozenError,
     SchemaBreaksDataRulesError,
@@ -233,7 +232,7 @@ class SchemaRegistry:
             # Producers check every record against the rules with the latest value schema: a version the
             # rules cannot read (a field they use dropped or retyped) would stop every producer.
             rules = [DataRule(**rule) for rule in stream.data_rules]
-            broken = data_rule_problems(rules, schema.canonical_text)
+            broken = contract_problems(rules, schema.canonical_text)
             if broken:
                 raise _Refused(SchemaBreaksDataRulesError(stream.name, broken), {"data_rules": broken})
         previous = live[-1] if live else None

@@ -214,29 +214,34 @@ class TopicScanFailedError(RegistryError):
         super().__init__(f"The hub could not read the topic of '{stream}' ({problem}); nothing was recorded. Retry.")
 
 
-class SchemaBreaksDataRulesError(RegistryError):
+class _DataRuleProblemsError(RegistryError):
+    """Data rules that cannot be used, every problem listed in the body's `problems` too."""
+
+    def __init__(self, message: str, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(message)
+
+    def body_extras(self) -> dict[str, object]:
+        return {"problems": self.problems}
+
+
+class SchemaBreaksDataRulesError(_DataRuleProblemsError):
     status_code, error_code = 422, 42242
 
     def __init__(self, stream: str, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
         super().__init__(
             f"This value schema breaks the data rules of '{stream}': {'; '.join(problems)}. Keep what the "
-            f"rules read, or change the rules first (PUT /api/v1/streams/{stream}/data-rules)."
+            f"rules read, or change the rules first (PUT /api/v1/streams/{stream}/data-rules).",
+            problems,
         )
 
-    def body_extras(self) -> dict[str, object]:
-        return {"problems": self.problems}
 
-
-class InvalidDataRulesError(RegistryError):
+class InvalidDataRulesError(_DataRuleProblemsError):
     status_code, error_code = 422, 42236
 
     def __init__(self, stream: str, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
         super().__init__(
             f"The data rules of '{stream}' cannot be used: {'; '.join(problems)}. A rule is a CEL condition "
-            "over `record` (the value's fields), e.g. record.amount_minor >= 0."
+            "over `record` (the value's fields), e.g. record.amount_minor >= 0.",
+            problems,
         )
-
-    def body_extras(self) -> dict[str, object]:
-        return {"problems": self.problems}
