@@ -14,7 +14,6 @@ class LocalSettings(RegistrySettings):
     broker_heap_mb: int = 512
     broker_identity: str = "headwater-broker"
     admin_identity: str = "headwater-admin"
-    platform_domain: str = "platform"
     startup_timeout_s: float = 90.0
     hub_url: str | None = None
     """The hub the CLI talks to; defaults to this state folder's local hub."""

@@ -1,9 +1,11 @@
 """Renew the producing identity's certificate through the hub before it expires, in place.
 
 A long backfill or an always-on service outlives a certificate (24 h by default). Once two thirds of
-the lifetime have passed, `CertificateRenewal.renew` asks the hub for a new certificate of the same
-identity (`POST /api/v1/identities/{name}/renew`, allowed to the identity itself) and writes it over
-the configured files; the producer then flushes and reconnects with them (see `StreamProducer`).
+the lifetime have passed, `CertificateRenewal.renew` makes a new key pair here, sends the hub a
+certificate signing request for it (`POST /api/v1/identities/{name}/renew`, allowed to the identity
+itself; the private key never leaves this process) and writes key and certificate over the configured
+files; the producer then flushes and reconnects with them (see `StreamProducer`). The hub revokes the
+replaced certificate after a grace period (`renewal_grace_s`, 2 minutes by default).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from cryptography.x509.oid import NameOID
 from headwater.producers.connection import HubConnection
 from headwater.producers.hub import open_hub
 from headwater.producers.identity_files import write_certificate_files
+from headwater.registry.ca.authority import new_signing_request
 from headwater.registry.errors import RegistryError
 
 logger = logging.getLogger(__name__)
@@ -42,16 +45,19 @@ class CertificateRenewal:
         """Replace the certificate and key files with a renewed pair; False (and a retry later) if the
         hub could not renew, so producing goes on with the current certificate while it is valid."""
         identity = certificate_identity(self._hub.certificate_file)
+        csr_pem, private_key_pem = new_signing_request(identity)
         try:
             with open_hub(self._hub) as hub:
-                issued = hub.post(f"/identities/{identity}/renew", {})
+                issued = hub.post(f"/identities/{identity}/renew", {"csr_pem": csr_pem.decode()})
         except RegistryError as error:
             logger.warning(
                 "Renewing the certificate of %s failed (%s); retrying in %.0f s", identity, error, RETRY_AFTER_S
             )
             self._renew_at = time.time() + RETRY_AFTER_S
             return False
-        write_certificate_files(issued, self._hub.certificate_file, self._hub.key_file)
+        write_certificate_files(
+            issued["certificate_pem"], private_key_pem, self._hub.certificate_file, self._hub.key_file
+        )
         self.renewals += 1
         self._renew_at = _renewal_time(self._hub.certificate_file)
         logger.info(

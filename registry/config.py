@@ -26,6 +26,10 @@ class RegistrySettings(BaseSettings):
     """How often the drift auditor checks certified streams' configuration, ACLs and new records."""
     drift_content_interval_s: float = 3600.0
     """How often it re-scans a certified stream's whole topic against its manifest."""
+    platform_domain: str = "platform"
+    """The domain of the hub's own identities (admin, broker, hub): never issued or renewed through the API."""
+    renewal_grace_s: float = 120.0
+    """How long a certificate replaced by a renewal stays valid: time for its owner to reconnect."""
     client_certificate_lifetime_h: float = 24.0
     server_certificate_lifetime_h: float = 24.0 * 7
 

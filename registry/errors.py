@@ -8,10 +8,15 @@ RegistryError
 │   ├── IdentityNotFoundError
 │   ├── IdentityDomainMismatchError
 │   ├── IdentityKindMismatchError
-│   └── IdentityRevokedError
-└── CertificateNotFoundError
+│   ├── IdentityRevokedError
+│   └── ProtectedIdentityError         platform identities are managed on the hub's machine only
+├── CertificateNotFoundError
+├── CertificateLifetimeInvalidError    not positive, or not longer than the clock-skew backdating
+├── CertificateRequestInvalidError     a CSR that does not parse, verify or carry an accepted key
+└── CertificateKeyReusedError          a CSR for a key pair this CA certified before
 """
 
+from datetime import timedelta
 from typing import Any, ClassVar
 
 
@@ -93,4 +98,54 @@ class CertificateNotFoundError(RegistryError):
     def __init__(self, serial: str) -> None:
         super().__init__(
             f"No certificate with serial {serial} was issued by this CA. List them with `headwater ca list`."
+        )
+
+
+class ProtectedIdentityError(IdentityError):
+    status_code = 403
+    error_code = 40341
+
+    def __init__(self, name: str, domain: str) -> None:
+        super().__init__(
+            f"Identity {name!r} (domain {domain!r}) is a platform identity: it is issued, renewed and revoked "
+            "only by the hub admin on the hub's machine (`headwater ca issue|renew|revoke`), never through the API."
+        )
+
+
+class CertificateLifetimeInvalidError(RegistryError):
+    status_code = 422
+    error_code = 42212
+
+    def __init__(self, lifetime: timedelta, backdating: timedelta) -> None:
+        hours = lifetime.total_seconds() / 3600
+        if hours <= 0:
+            super().__init__(f"A certificate lifetime of {hours:g} hours is not positive. Give a positive --lifetime-hours.")
+            return
+        super().__init__(
+            f"A certificate lifetime of {hours:g} hours is too short: certificates start "
+            f"{backdating.total_seconds() / 60:g} minutes in the past (clock skew), so the lifetime must be "
+            f"longer than {backdating.total_seconds() / 3600:.4g} hours. Give a longer --lifetime-hours."
+        )
+
+
+class CertificateRequestInvalidError(RegistryError):
+    status_code = 422
+    error_code = 42211
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(
+            f"The certificate signing request is refused: {problem}. Send the PEM CSR of a new key pair, "
+            "e.g. `openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=<identity>`; "
+            "the CLI and the SDK make one for you."
+        )
+
+
+class CertificateKeyReusedError(RegistryError):
+    status_code = 409
+    error_code = 40912
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The certificate signing request is for a key pair this CA certified before. "
+            "Generate a new key pair for every renewal, so that an old key, once leaked, stays useless."
         )

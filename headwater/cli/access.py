@@ -1,4 +1,5 @@
-"""`headwater access request|approve|deny|revoke|list` and `headwater identities issue|renew|revoke|list`."""
+"""`headwater access request|approve|deny|revoke|list` and
+`headwater identities issue|renew|revoke|revoke-certificate|list`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from rich.table import Table
 
 from headwater.cli.context import settings_of
 from headwater.cli.hub_client import hub_client
-from headwater.producers.identity_files import write_issued_certificate
+from headwater.producers.hub import HubClient
+from headwater.producers.identity_files import write_identity_files
+from headwater.registry.ca.authority import new_signing_request
 
 access_app = typer.Typer(help="Read access to streams: request, decide, revoke.", no_args_is_help=True)
 identities_app = typer.Typer(help="Service identities of a domain: issue, renew, revoke.", no_args_is_help=True)
@@ -84,11 +87,14 @@ def list_grants(
     console.print(table)
 
 
-def _write_certificate(issued: dict[str, Any], out: Path) -> None:
-    certificate, key = write_issued_certificate(issued, out)
+def _certify_new_key(hub: HubClient, path: str, identity: str, out: Path, **fields: str) -> None:
+    """Make a key pair here, have the hub certify it, write both: the key never leaves this machine."""
+    csr_pem, private_key_pem = new_signing_request(identity)
+    signed = hub.post(path, {**fields, "csr_pem": csr_pem.decode()})
+    certificate, key = write_identity_files(signed, private_key_pem, out)
     console.print(
-        f"Issued {issued['identity']} (domain {issued['domain']}, serial {issued['serial']}), valid until "
-        f"{issued['not_after'][:19]}:\n  {certificate}\n  {key}",
+        f"Issued {signed['identity']} (domain {signed['domain']}, serial {signed['serial']}), valid until "
+        f"{signed['not_after'][:19]}:\n  {certificate}\n  {key}  (key made here; the hub never saw it)",
         highlight=False,
     )
 
@@ -100,19 +106,30 @@ def issue(
     domain: Annotated[str, typer.Option(help="Its domain.", show_default=False)],
     out: OutOption = Path("."),
 ) -> None:
-    """Create a service identity of your domain and write its certificate and key."""
+    """Create a service identity of your domain: a key pair made here, its certificate from the hub."""
     with hub_client(settings_of(context)) as hub:
-        _write_certificate(hub.post("/identities", {"name": name, "domain": domain}), out)
+        _certify_new_key(hub, "/identities", name, out, name=name, domain=domain)
 
 
 @identities_app.command("renew")
 def renew(
     context: typer.Context,
-    name: Annotated[str, typer.Argument(help="The identity.", show_default=False)],
+    name: Annotated[str, typer.Argument(help="Your own identity.", show_default=False)],
     out: OutOption = Path("."),
 ) -> None:
+    """Renew your own identity with a new key pair; the certificate you call with stops working after a grace period."""
     with hub_client(settings_of(context)) as hub:
-        _write_certificate(hub.post(f"/identities/{name}/renew", {}), out)
+        _certify_new_key(hub, f"/identities/{name}/renew", name, out)
+
+
+@identities_app.command("revoke-certificate")
+def revoke_certificate(
+    context: typer.Context, serial: Annotated[str, typer.Argument(help="Hexadecimal serial.", show_default=False)]
+) -> None:
+    """Revoke one certificate (a leaked key): the hub refuses it at once, the broker within seconds."""
+    with hub_client(settings_of(context)) as hub:
+        record = hub.post(f"/certificates/{serial}/revoke", {})
+    console.print(f"Revoked certificate {record['serial']} of {record['identity']}.", highlight=False)
 
 
 @identities_app.command("revoke")

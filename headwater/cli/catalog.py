@@ -15,7 +15,7 @@ from headwater.cli.hub_client import hub_client
 from headwater.cli.progress import steps
 from headwater.cli.spec_file import load_stream_definition
 from headwater.producers.hub import HubRefusedError
-from headwater.producers.identity_files import write_issued_certificate
+from headwater.producers.identity_files import write_identity_files
 
 domains_app = typer.Typer(help="Business domains: the first part of stream names.", no_args_is_help=True)
 streams_app = typer.Typer(help="Register, find and inspect domain streams.", no_args_is_help=True)
@@ -66,7 +66,7 @@ def register(
         )
     issued = registered["owner_certificate"]
     if issued is not None:
-        certificate, key = write_issued_certificate(issued, certificate_dir)
+        certificate, key = write_identity_files(issued, issued["private_key_pem"].encode(), certificate_dir)
         console.print(
             f"Issued owner identity {issued['identity']} (valid until {issued['not_after'][:19]}):\n"
             f"  {certificate}\n  {key}  (the hub keeps no copy of the key)",

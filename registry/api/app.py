@@ -30,7 +30,7 @@ from headwater.registry.config import RegistrySettings
 from headwater.registry.governance.gate import PolicyGate
 from headwater.registry.governance.waivers import WaiverBook
 from headwater.registry.services.audit import AuditLog
-from headwater.registry.services.identities import IdentityService
+from headwater.registry.services.identities import IdentityService, ProtectedIdentities
 from headwater.registry.services.schema_registry import SchemaRegistry
 from headwater.registry.streams.access import StreamAccess
 from headwater.registry.streams.catalog import StreamCatalog
@@ -44,6 +44,9 @@ from headwater.registry.streams.lifecycle import StreamLifecycle
 from headwater.registry.streams.manifests import ManifestBook
 from headwater.registry.streams.periodic import PeriodicTask
 from headwater.registry.streams.registration import StreamRegistration
+
+
+REVOCATION_LIST_CHECK_S = 5.0
 
 
 class ErrorPayload(BaseModel):
@@ -114,6 +117,8 @@ def create_app(
         # Registrations left PENDING by a hub that died are undone at start, then whenever a lease runs out.
         PeriodicTask("stream-reconciler", registration.reconcile, max(1.0, settings.registration_lease_s / 4)),
         PeriodicTask("drift-auditor", auditor.run_once, settings.drift_check_interval_s),
+        # Every revocation rewrites the broker's list itself; this makes good a writer that died first.
+        PeriodicTask("revocation-list", ledger.publish_revocations, REVOCATION_LIST_CHECK_S),
     ]
 
     @asynccontextmanager
@@ -147,7 +152,11 @@ def create_app(
         certifier=certifier,
         access=StreamAccess(sessions, schema_registry, gate, kafka.admin),
         identities=IdentityService(
-            sessions, ledger, kafka.admin, protected=(admin_identity, *kafka.platform_identities)
+            sessions,
+            ledger,
+            kafka.admin,
+            ProtectedIdentities(frozenset((admin_identity, *kafka.platform_identities)), settings.platform_domain),
+            renewal_grace=timedelta(seconds=settings.renewal_grace_s),
         ),
         admin_identity=admin_identity,
         readiness=readiness,

@@ -18,6 +18,7 @@ from headwater.registry.api.errors import (
     ClientCertificateRevokedError,
 )
 from headwater.registry.ca import CertificateLedger
+from headwater.registry.ca.identity_rule import identity_of_subject
 from headwater.registry.config import RegistrySettings
 from headwater.registry.governance.gate import PolicyGate
 from headwater.registry.governance.waivers import WaiverBook
@@ -104,7 +105,8 @@ def current_identity(request: Request, hub: HubDep) -> Caller:
         )
     if hub.ledger.is_revoked(serial):
         raise ClientCertificateRevokedError(serial)
-    identity = _subject_value(certificate, NameOID.COMMON_NAME)
+    # The broker reads the identity with the same rule (headwater/local/broker_plugins/).
+    identity = identity_of_subject(certificate.subject)
     domain = _subject_value(certificate, NameOID.ORGANIZATIONAL_UNIT_NAME)
     if identity is None or domain is None:
         raise ClientCertificateAnonymousError(serial)

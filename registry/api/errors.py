@@ -6,7 +6,7 @@ RegistryError                                  (registry/errors.py)
     ├── ClientCertificateMissingError
     ├── ClientCertificateNotValidNowError      expired, or not valid yet, at the time of the request
     ├── ClientCertificateRevokedError
-    └── ClientCertificateAnonymousError        no identity (CN) or domain (OU) in the subject
+    └── ClientCertificateAnonymousError        the subject names no identity (`ca/identity_rule.py`) or domain
 """
 
 import logging
@@ -57,8 +57,9 @@ class ClientCertificateRevokedError(CallerUnauthenticatedError):
 class ClientCertificateAnonymousError(CallerUnauthenticatedError):
     def __init__(self, serial: int) -> None:
         super().__init__(
-            f"Client certificate {serial:x} names no identity (CN) and domain (OU). "
-            "Use a certificate from `headwater ca issue`."
+            f"Client certificate {serial:x} names no identity and domain: its subject needs exactly one "
+            "common name (CN), alone in its RDN and a lower-case DNS label, and one OU. "
+            "Use a certificate from `headwater ca issue` or `headwater identities issue`."
         )
 
 

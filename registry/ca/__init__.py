@@ -5,12 +5,14 @@ from headwater.registry.ca.authority import (
     CertificateKind,
     CertificateRequest,
     IssuedCertificate,
+    SignedCertificate,
     validate_name,
 )
 from headwater.registry.ca.ledger import (
     CertificateLedger,
     CertificateRecord,
     CertificateStatus,
+    IssuancePath,
     LifetimePolicy,
 )
 
@@ -21,7 +23,9 @@ __all__ = [
     "CertificateRecord",
     "CertificateRequest",
     "CertificateStatus",
+    "IssuancePath",
     "IssuedCertificate",
     "LifetimePolicy",
+    "SignedCertificate",
     "validate_name",
 ]

@@ -4,24 +4,35 @@ Every certificate the CA signs is recorded here before it is handed out, so the 
 revoked serials and list what is in circulation.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from headwater.registry.ca.authority import (
+    CertifiablePublicKey,
     CertificateAuthority,
     CertificateKind,
     CertificateRequest,
     IssuedCertificate,
+    SignedCertificate,
+    public_key_sha256,
     validate_name,
+)
+from headwater.registry.ca.revocation_list import (
+    REVOCATION_LIST_FILE,
+    Revocation,
+    revocation_list_lock,
+    write_revocation_list,
 )
 from headwater.registry.database import single_read_sessions
 from headwater.registry.errors import (
+    CertificateKeyReusedError,
     CertificateNotFoundError,
     IdentityDomainMismatchError,
     IdentityKindMismatchError,
@@ -29,6 +40,19 @@ from headwater.registry.errors import (
     IdentityRevokedError,
 )
 from headwater.registry.models import Certificate, Identity
+
+
+_LISTED_AFTER_EXPIRY = timedelta(hours=1)
+"""Revoked certificates stay on the broker's list this long past expiry (clock skew between hosts)."""
+
+
+class IssuancePath(StrEnum):
+    """How a certificate was issued, kept with it: incident response tells the two apart."""
+
+    HUB_MACHINE = "hub-machine"
+    """By the CA key's holder on the hub's machine (`headwater ca`, the local stack)."""
+    API = "api"
+    """Through the hub's API, for an authenticated caller."""
 
 
 class CertificateStatus(StrEnum):
@@ -47,9 +71,11 @@ class CertificateRecord:
     not_before: datetime
     not_after: datetime
     revoked_at: datetime | None
+    """When it is (or, for a certificate replaced by a renewal, will be) revoked."""
+    issued_via: IssuancePath
 
     def status(self, now: datetime) -> CertificateStatus:
-        if self.revoked_at is not None:
+        if self.revoked_at is not None and self.revoked_at <= now:
             return CertificateStatus.REVOKED
         if now < self.not_before:
             return CertificateStatus.NOT_YET_VALID
@@ -65,6 +91,10 @@ class LifetimePolicy:
 
     def for_kind(self, kind: CertificateKind) -> timedelta:
         return self.server if kind is CertificateKind.SERVER else self.client
+
+
+_Signer = Callable[[CertificateRequest], SignedCertificate]
+"""Signs a certificate request: for a key pair made here, or for one an owner sent (its CSR)."""
 
 
 class CertificateLedger:
@@ -83,25 +113,53 @@ class CertificateLedger:
         kind: CertificateKind = CertificateKind.CLIENT,
         lifetime: timedelta | None = None,
         not_before: datetime | None = None,
+        via: IssuancePath = IssuancePath.HUB_MACHINE,
     ) -> IssuedCertificate:
-        """Issue a certificate, creating the identity on first use."""
-        validate_name(identity)
-        validate_name(domain)
-        try:
-            return self._issue(identity, domain, kind, lifetime, not_before)
-        except IntegrityError:
-            # Another request created the identity first (two registrations naming one new owner):
-            # it exists now, so issuing again takes the existing-identity path.
-            return self._issue(identity, domain, kind, lifetime, not_before)
+        """Issue a certificate with a key pair made here, creating the identity on first use."""
+        issued = self._issue(identity, domain, kind, via, self.authority.sign, lifetime, not_before)
+        assert isinstance(issued, IssuedCertificate)
+        return issued
+
+    def certify(self, identity: str, domain: str, public_key: CertifiablePublicKey) -> SignedCertificate:
+        """Issue a client certificate for a key pair its owner made (first issuance through the API)."""
+        return self._issue(
+            identity,
+            domain,
+            CertificateKind.CLIENT,
+            IssuancePath.API,
+            lambda request: self.authority.certify(request, public_key),
+        )
 
     def _issue(
         self,
         identity: str,
         domain: str,
         kind: CertificateKind,
+        via: IssuancePath,
+        sign: _Signer,
+        lifetime: timedelta | None = None,
+        not_before: datetime | None = None,
+    ) -> SignedCertificate:
+        validate_name(identity)
+        validate_name(domain)
+        try:
+            return self._issue_once(identity, domain, kind, via, sign, lifetime, not_before)
+        except IntegrityError:
+            # Another request created the identity first (two registrations naming one new owner):
+            # it exists now, so issuing again takes the existing-identity path. A reused key
+            # (the unique fingerprint) fails the same way again and is reported as such.
+            return self._issue_once(identity, domain, kind, via, sign, lifetime, not_before)
+
+    def _issue_once(
+        self,
+        identity: str,
+        domain: str,
+        kind: CertificateKind,
+        via: IssuancePath,
+        sign: _Signer,
         lifetime: timedelta | None,
         not_before: datetime | None,
-    ) -> IssuedCertificate:
+    ) -> SignedCertificate:
         with self._sessions.begin() as session:
             record = session.get(Identity, identity)
             if record is None:
@@ -112,41 +170,80 @@ class CertificateLedger:
                 raise IdentityDomainMismatchError(identity, record.domain, domain)
             elif record.kind != kind.value:
                 raise IdentityKindMismatchError(identity, record.kind, kind.value)
-            return self._sign_for(session, record, lifetime, not_before)
+            return self._sign_for(session, record, via, sign, lifetime, not_before)
 
     def renew(self, identity: str, lifetime: timedelta | None = None) -> IssuedCertificate:
-        """Issue a fresh certificate for an existing, unrevoked identity."""
+        """Issue a fresh certificate and key pair for an existing, unrevoked identity (the hub's machine)."""
         with self._sessions.begin() as session:
-            record = session.get(Identity, identity)
-            if record is None:
-                raise IdentityNotFoundError(identity)
-            return self._sign_for(session, record, lifetime, None)
+            record = self._existing(session, identity)
+            issued = self._sign_for(session, record, IssuancePath.HUB_MACHINE, self.authority.sign, lifetime)
+        assert isinstance(issued, IssuedCertificate)
+        return issued
+
+    def renew_by_request(
+        self, identity: str, public_key: CertifiablePublicKey, replaced_serial: int, grace: timedelta
+    ) -> SignedCertificate:
+        """Certify the identity's new key pair and revoke the certificate it renewed, `grace` from now
+        (time for its owner to reconnect with the new one)."""
+        try:
+            with self._sessions.begin() as session:
+                record = self._existing(session, identity)
+                signed = self._sign_for(
+                    session, record, IssuancePath.API, lambda request: self.authority.certify(request, public_key)
+                )
+                replaced = session.get(Certificate, format(replaced_serial, "x"))
+                if replaced is not None and replaced.identity_name == identity:
+                    revoke_at = _now() + grace
+                    replaced.revoked_at = min(replaced.revoked_at or revoke_at, revoke_at)
+        except IntegrityError as exc:
+            raise CertificateKeyReusedError() from exc
+        self.publish_revocations()
+        return signed
+
+    def _existing(self, session: Session, identity: str) -> Identity:
+        record = session.get(Identity, identity)
+        if record is None:
+            raise IdentityNotFoundError(identity)
+        return record
 
     def _sign_for(
-        self, session: Session, record: Identity, lifetime: timedelta | None, not_before: datetime | None
-    ) -> IssuedCertificate:
+        self,
+        session: Session,
+        record: Identity,
+        via: IssuancePath,
+        sign: _Signer,
+        lifetime: timedelta | None = None,
+        not_before: datetime | None = None,
+    ) -> SignedCertificate:
         if record.revoked_at is not None:
             raise IdentityRevokedError(record.name)
         kind = CertificateKind(record.kind)
-        issued = self.authority.sign(
+        signed = sign(
             CertificateRequest(
                 identity=record.name,
                 domain=record.domain,
                 kind=kind,
-                lifetime=lifetime or self._lifetimes.for_kind(kind),
+                lifetime=lifetime if lifetime is not None else self._lifetimes.for_kind(kind),
                 not_before=not_before,
             )
         )
+        reused = session.execute(
+            select(Certificate.serial).where(Certificate.public_key_sha256 == signed.public_key_sha256)
+        ).first()
+        if reused is not None:
+            raise CertificateKeyReusedError()
         session.add(
             Certificate(
-                serial=issued.serial_hex,
+                serial=signed.serial_hex,
                 identity_name=record.name,
-                not_before=issued.not_before,
-                not_after=issued.not_after,
+                not_before=signed.not_before,
+                not_after=signed.not_after,
                 issued_at=_now(),
+                issued_via=via.value,
+                public_key_sha256=signed.public_key_sha256,
             )
         )
-        return issued
+        return signed
 
     def revoke_identity(self, identity: str) -> list[str]:
         """Revoke an identity and every certificate it holds; it can never be renewed again."""
@@ -157,8 +254,10 @@ class CertificateLedger:
             now = _now()
             record.revoked_at = record.revoked_at or now
             for certificate in record.certificates:
-                certificate.revoked_at = certificate.revoked_at or now
-            return [certificate.serial for certificate in record.certificates]
+                certificate.revoked_at = min(certificate.revoked_at or now, now)
+            serials = [certificate.serial for certificate in record.certificates]
+        self.publish_revocations()
+        return serials
 
     def revoke_certificate(self, serial: str) -> CertificateRecord:
         """Revoke one certificate (say, a leaked key); its identity may still renew."""
@@ -166,16 +265,47 @@ class CertificateLedger:
             certificate = session.get(Certificate, serial.lower())
             if certificate is None:
                 raise CertificateNotFoundError(serial)
-            certificate.revoked_at = certificate.revoked_at or _now()
+            now = _now()
+            certificate.revoked_at = min(certificate.revoked_at or now, now)
+            record = _record(certificate)
+        self.publish_revocations()
+        return record
+
+    def certificate(self, serial: str) -> CertificateRecord:
+        with self._sessions() as session:
+            certificate = session.get(Certificate, serial.lower())
+            if certificate is None:
+                raise CertificateNotFoundError(serial)
             return _record(certificate)
 
     def is_revoked(self, serial: int) -> bool:
+        """True for a serial revoked by now, or never issued by this ledger."""
         # Runs on every request: one column, without loading an ORM object.
         with self._single_reads() as session:
             found = session.execute(
                 select(Certificate.revoked_at).where(Certificate.serial == format(serial, "x"))
             ).first()
-            return found is None or found.revoked_at is not None
+            return found is None or (found.revoked_at is not None and found.revoked_at <= _now())
+
+    @property
+    def revocation_list_path(self) -> Path:
+        """The list the broker enforces (`revocation_list.py`), beside the CA's files."""
+        return self.authority.folder / REVOCATION_LIST_FILE
+
+    def publish_revocations(self) -> bool:
+        """Rewrite the broker's revocation list from the ledger; True when it changed.
+
+        Every revocation calls it after its commit; the hub also calls it every few seconds, so a
+        process that died between its commit and this write is made good."""
+        path = self.revocation_list_path
+        with revocation_list_lock(path):
+            with self._single_reads() as session:
+                rows = session.execute(
+                    select(Certificate.serial, Certificate.revoked_at).where(
+                        Certificate.revoked_at.is_not(None), Certificate.not_after > _now() - _LISTED_AFTER_EXPIRY
+                    )
+                ).all()
+            return write_revocation_list(path, [Revocation(row.serial, row.revoked_at) for row in rows])
 
     def list_certificates(self, identity: str | None = None) -> Sequence[CertificateRecord]:
         query = select(Certificate).join(Certificate.identity).order_by(Identity.name, Certificate.not_before)
@@ -194,6 +324,7 @@ def _record(certificate: Certificate) -> CertificateRecord:
         not_before=certificate.not_before,
         not_after=certificate.not_after,
         revoked_at=certificate.revoked_at,
+        issued_via=IssuancePath(certificate.issued_via),
     )
 
 

@@ -33,5 +33,10 @@ class Certificate(Base):
     not_after: Mapped[datetime] = mapped_column(UTCDateTime())
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """Set in the future for a certificate a renewal replaced: it stays valid for a grace period."""
+    issued_via: Mapped[str] = mapped_column(String(16))
+    """`hub-machine` (the CA key's holder) or `api` (an authenticated caller): `IssuancePath`."""
+    public_key_sha256: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """Of the certified key; unknown for certificates issued before migration 0007."""
 
     identity: Mapped[Identity] = relationship(back_populates="certificates")

@@ -21,6 +21,7 @@ from headwater.local import processes
 from headwater.producers.connection import HubConnection, MtlsConnection
 from headwater.producers.errors import StreamNotWritableError
 from headwater.producers.stream_producer import StreamProducer
+from headwater.registry.ca.authority import new_signing_request
 from headwater.registry.kafka_acls import current_bindings, producer_bindings
 from headwater.registry.kafka_topics import topic_exists
 from tests.conftest import IdentityFactory, RunningBroker, RunningHub
@@ -401,21 +402,30 @@ def test_access_is_requested_approved_consumed_revoked_and_refused_and_a_revoked
 
 
 def test_a_domain_issues_renews_and_lists_its_identities(
-    shared_hub: RunningHub, admin: httpx.Client, domain: str, issue_identity: IdentityFactory
+    shared_hub: RunningHub, admin: httpx.Client, domain: str, issue_identity: IdentityFactory, tmp_path: Path
 ) -> None:
+    worker = f"{domain}-worker"
+    csr_pem, key_pem = new_signing_request(worker)
     with hub_http_client(shared_hub, issue_identity(domain=domain)) as member:
-        issued = member.post("/api/v1/identities", json={"name": f"{domain}-worker", "domain": domain})
+        issued = member.post("/api/v1/identities", json={"name": worker, "domain": domain, "csr_pem": csr_pem.decode()})
         assert issued.status_code == 201, issued.text
         assert "BEGIN CERTIFICATE" in issued.json()["certificate_pem"]
-        assert "PRIVATE KEY" in issued.json()["private_key_pem"]
-        renewed = member.post(f"/api/v1/identities/{domain}-worker/renew")
-        assert renewed.status_code == 200 and renewed.json()["serial"] != issued.json()["serial"]
-        _error(member.post("/api/v1/identities", json={"name": "x-worker", "domain": "other"}), 403, 40340)
+        assert "private_key_pem" not in issued.json()  # the key was made here and never sent
+        other = {"name": "x-worker", "domain": "other", "csr_pem": new_signing_request("x-worker")[0].decode()}
+        _error(member.post("/api/v1/identities", json=other), 403, 40340)
         listed = member.get("/api/v1/identities", params={"domain": domain}).json()
-        assert f"{domain}-worker" in [item["name"] for item in listed]
-    _error(admin.post("/api/v1/identities/headwater-admin/revoke"), 403, 40340, "platform identity")
-    _error(admin.post("/api/v1/identities/no-such-identity/renew"), 404, 40410)
-    _error(admin.post("/api/v1/identities", json={"name": "Bad_Name", "domain": domain}), 422, 42210, "invalid")
+        assert worker in [item["name"] for item in listed]
+    (tmp_path / "worker.crt").write_text(issued.json()["certificate_pem"])
+    (tmp_path / "worker.key").write_bytes(key_pem)
+    connection = MtlsConnection("", shared_hub.ca_file, tmp_path / "worker.crt", tmp_path / "worker.key")
+    with hub_http_client(shared_hub, connection) as itself:
+        renewal = {"csr_pem": new_signing_request(worker)[0].decode()}
+        renewed = itself.post(f"/api/v1/identities/{worker}/renew", json=renewal)
+        assert renewed.status_code == 200 and renewed.json()["serial"] != issued.json()["serial"], renewed.text
+    _error(admin.post("/api/v1/identities/headwater-admin/revoke"), 403, 40341, "platform identity")
+    _error(admin.post("/api/v1/identities/no-such-identity/renew", json=renewal), 404, 40410)
+    bad_name = {"name": "Bad_Name", "domain": domain, "csr_pem": renewal["csr_pem"]}
+    _error(admin.post("/api/v1/identities", json=bad_name), 422, 42210, "invalid")
 
 
 def test_access_and_identities_from_the_cli(

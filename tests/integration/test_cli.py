@@ -218,6 +218,24 @@ def test_ca_commands_issue_renew_revoke_and_list(tmp_path: Path) -> None:
     assert len(re.findall(r"orders-svc .*revoked", run("ca", "list", state_dir=state).stdout)) == 2
 
 
+@pytest.mark.parametrize(
+    ("hours", "problem"), [("0.05", "too short"), ("0", "not positive"), ("-1", "not positive")]
+)
+def test_a_lifetime_that_would_issue_an_expired_certificate_is_a_one_line_error(
+    tmp_path: Path, hours: str, problem: str
+) -> None:
+    """Issue 13: 0.05 h printed a certificate that was already expired (it starts 5 minutes back), -1 a traceback."""
+    state, out = tmp_path / "state", tmp_path / "out"
+    assert run("ca", "init", state_dir=state).returncode == 0
+    for command in (["issue", "orders-svc", "--domain", "orders"], ["renew", "orders-svc"]):
+        if command[0] == "renew":
+            assert run("ca", "issue", "orders-svc", "--domain", "orders", "--out", str(out), state_dir=state).returncode == 0
+        result = run("ca", *command, "--out", str(tmp_path / "short"), "--lifetime-hours", hours, state_dir=state)
+        assert_one_line_error(result, problem)
+        assert "--lifetime-hours" in result.stderr
+        assert not (tmp_path / "short").exists()
+
+
 @pytest.mark.parametrize("command", [["local", "--help"], ["ca", "--help"], ["--help"]])
 def test_help_lists_the_commands(command: list[str], tmp_path: Path) -> None:
     result = run(*command, state_dir=tmp_path)
