@@ -30,7 +30,8 @@ from headwater.registry.config import RegistrySettings
 from headwater.registry.governance.gate import PolicyGate
 from headwater.registry.governance.waivers import WaiverBook
 from headwater.registry.services.audit import AuditLog
-from headwater.registry.services.identities import IdentityService, ProtectedIdentities
+from headwater.registry.ca.protected import ProtectedIdentities
+from headwater.registry.services.identities import IdentityService
 from headwater.registry.services.schema_registry import SchemaRegistry
 from headwater.registry.streams.access import StreamAccess
 from headwater.registry.streams.catalog import StreamCatalog
@@ -101,12 +102,14 @@ def create_app(
     """`gate` holds the policies loaded at start; `admin_identity` names the identity whose callers get
     `Caller.is_admin`; `kafka` reaches the broker as the admin."""
     schema_registry = SchemaRegistry(sessions, gate)
+    protected = ProtectedIdentities(frozenset((admin_identity, *kafka.platform_identities)), settings.platform_domain)
     registration = StreamRegistration(
         sessions,
         schema_registry,
         gate,
         ledger,
         kafka.admin,
+        protected,
         lease=timedelta(seconds=settings.registration_lease_s),
         faults=settings.fault_plan,
     )
@@ -155,7 +158,7 @@ def create_app(
             sessions,
             ledger,
             kafka.admin,
-            ProtectedIdentities(frozenset((admin_identity, *kafka.platform_identities)), settings.platform_domain),
+            protected,
             renewal_grace=timedelta(seconds=settings.renewal_grace_s),
         ),
         admin_identity=admin_identity,

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from headwater.policies import Requester
 from headwater.registry.ca import CertificateLedger, CertificateRecord, SignedCertificate
 from headwater.registry.ca.authority import read_signing_request
+from headwater.registry.ca.protected import ProtectedIdentities
 from headwater.registry.errors import (
     IdentityNotFoundError,
     ProtectedIdentityError,
@@ -50,17 +51,6 @@ class IdentityRecord:
     kind: str
     created_at: datetime
     revoked_at: datetime | None
-
-
-@dataclass(frozen=True)
-class ProtectedIdentities:
-    """The hub's own identities by name, and the domain they belong to."""
-
-    names: frozenset[str]
-    platform_domain: str
-
-    def protects(self, name: str, domain: str) -> bool:
-        return name in self.names or domain == self.platform_domain
 
 
 class IdentityService:

@@ -22,9 +22,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from headwater.policies import Requester, Violation
-from headwater.registry.ca import CertificateLedger, IssuedCertificate
+from headwater.registry.ca import CertificateLedger, IssuancePath, IssuedCertificate
 from headwater.registry.ca.ledger import CertificateStatus
-from headwater.registry.errors import IdentityRevokedError, RegistryError
+from headwater.registry.ca.protected import ProtectedIdentities
+from headwater.registry.errors import IdentityRevokedError, ProtectedIdentityError, RegistryError
 from headwater.registry.governance.contexts import stream_registration_contexts
 from headwater.registry.governance.errors import PolicyViolationError
 from headwater.registry.governance.gate import PolicyGate
@@ -102,6 +103,7 @@ class StreamRegistration:
         gate: PolicyGate,
         ledger: CertificateLedger,
         kafka_admin: KafkaAdmin,
+        protected: ProtectedIdentities,
         lease: timedelta = timedelta(minutes=2),
         faults: Mapping[str, str] | None = None,
     ) -> None:
@@ -111,6 +113,7 @@ class StreamRegistration:
         self._gate = gate
         self._ledger = ledger
         self._kafka_admin = kafka_admin
+        self._protected = protected
         self._lease = lease
         self._faults = dict(faults or {})
         unknown = {
@@ -257,7 +260,9 @@ class StreamRegistration:
             return None
         self._record_step(plan.definition.name, OWNER_IDENTITY)
         self._fault(OWNER_IDENTITY, "fail")
-        issued = self._ledger.issue(plan.owner, plan.domain)
+        if self._protected.protects(plan.owner, plan.domain):
+            raise ProtectedIdentityError(plan.owner, plan.domain)
+        issued = self._ledger.issue(plan.owner, plan.domain, via=IssuancePath.API)
         self._record_step(plan.definition.name, f"{OWNER_IDENTITY}:{issued.serial_hex}")
         self._fault(OWNER_IDENTITY, "after")
         return issued

@@ -8,15 +8,20 @@ callers and protected targets below failed then (403 expected, 200/201 answered)
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from headwater.ledger import open_hub_database
 from headwater.producers.connection import MtlsConnection
 from headwater.registry.ca.authority import new_signing_request
+from headwater.registry.models import Certificate
 from tests.conftest import IdentityFactory, RunningBroker, RunningHub
+from tests.crafted_certificates import CRAFTED_SUBJECTS, craft_certificate
 from tests.hub_helpers import fresh_domain, hub_http_client
 
 CALLERS = ("admin", "itself", "same-domain", "other-domain", "platform", "revoked")
@@ -213,7 +218,7 @@ def test_listing_identities(world: World) -> None:
             _expect(client.get("/api/v1/identities", params={"domain": world.domain}), LIST[caller], caller, "list")
 
 
-def test_a_renewal_certifies_the_callers_new_key_with_the_callers_subject_only(world: World, tmp_path) -> None:
+def test_a_renewal_certifies_the_callers_new_key_with_the_callers_subject_only(world: World, tmp_path: Path) -> None:
     name, target = world.new_target()
     # The CSR asks for the admin's name: only its public key may be used.
     csr_pem, key_pem = new_signing_request(world.broker.settings.admin_identity)
@@ -240,3 +245,31 @@ def test_a_renewal_certifies_the_callers_new_key_with_the_callers_subject_only(w
     renewed_connection = MtlsConnection(target.bootstrap_servers, target.ca_file, tmp_path / "new.crt", tmp_path / "new.key")
     with hub_http_client(world.hub, renewed_connection) as client:
         assert client.get("/api/v1/identity").json()["identity"] == name
+
+
+@pytest.mark.parametrize("shape", sorted(CRAFTED_SUBJECTS))
+def test_a_subject_that_names_no_identity_is_refused_by_the_hub(
+    shape: str, shared_hub: RunningHub, shared_broker: RunningBroker, tmp_path: Path
+) -> None:
+    """Finding 3: the broker's old principal rule read `CN=evil,CN=headwater-admin` as the admin. The hub
+    and the broker now apply one rule (`identity_rule.py`); the broker side is in test_broker_revocation."""
+    settings = shared_broker.settings
+    crafted = craft_certificate(settings.ca_dir, CRAFTED_SUBJECTS[shape], tmp_path, shape)
+    # Recorded in the ledger as if issued to the admin, so only the subject rule can refuse it.
+    now = datetime.now(UTC)
+    with open_hub_database(settings).begin() as session:
+        session.add(
+            Certificate(
+                serial=format(crafted.serial, "x"),
+                identity_name=settings.admin_identity,
+                not_before=now - timedelta(minutes=5),
+                not_after=now + timedelta(hours=1),
+                issued_at=now,
+                issued_via="hub-machine",
+            )
+        )
+    connection = MtlsConnection("", settings.ca_file, crafted.certificate_file, crafted.key_file)
+    with hub_http_client(shared_hub, connection) as client:
+        for response in (client.get("/api/v1/identity"), client.get("/api/v1/identities")):
+            _expect(response, UNAUTHENTICATED, shape, "call with a crafted subject")
+            assert "names no identity" in response.json()["message"]

@@ -2,11 +2,13 @@
 and its undoing, races on one name, and the reconciler finishing what a dead hub left PENDING."""
 
 import json
+import shutil
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
@@ -14,7 +16,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from headwater.policies import Requester
-from headwater.registry.ca import CertificateLedger
+from headwater.registry.ca import CertificateAuthority, CertificateLedger
+from headwater.registry.ca.protected import ProtectedIdentities
 from headwater.registry.database import session_factory
 from headwater.registry.governance.errors import PolicyViolationError
 from headwater.registry.kafka_acls import current_bindings, producer_bindings
@@ -96,13 +99,22 @@ RegistrationFactory = Callable[..., StreamRegistration]
 
 @pytest.fixture
 def registration(
-    sessions: sessionmaker[Session], shared_broker: RunningBroker, admin: AdminClient
+    sessions: sessionmaker[Session], shared_broker: RunningBroker, admin: AdminClient, tmp_path: Path
 ) -> RegistrationFactory:
-    ledger = CertificateLedger(shared_broker.ledger.authority, sessions, shared_broker.settings.lifetimes)
+    # The shared broker's CA, in a folder of this test: this ledger's own database must not rewrite the
+    # revocation list the shared broker enforces (one list per CA folder and database).
+    shutil.copytree(shared_broker.settings.ca_dir, tmp_path / "ca", ignore=shutil.ignore_patterns("revocations.txt", ".*"))
+    ledger = CertificateLedger(CertificateAuthority.load(tmp_path / "ca"), sessions, shared_broker.settings.lifetimes)
+    settings = shared_broker.settings
+    protected = ProtectedIdentities(
+        frozenset((settings.admin_identity, settings.broker_identity)), settings.platform_domain
+    )
 
     def build(**options: object) -> StreamRegistration:
         registry = SchemaRegistry(sessions, SHIPPED_POLICIES)
-        return StreamRegistration(sessions, registry, SHIPPED_POLICIES, ledger, lambda: admin, **options)  # type: ignore[arg-type]
+        return StreamRegistration(
+            sessions, registry, SHIPPED_POLICIES, ledger, lambda: admin, protected, **options  # type: ignore[arg-type]
+        )
 
     return build
 
