@@ -26,7 +26,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
+from confluent_kafka.admin import (
+    AclBinding,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    ResourcePatternType,
+    ResourceType,
+)
 
 from headwater.config import LocalSettings
 from headwater.ledger import open_ledger
@@ -38,6 +48,7 @@ from headwater.local.broker_config import (
     render_log4j2_properties,
     render_server_properties,
 )
+from headwater.local.broker_plugins import ensure_broker_plugins
 from headwater.local.broker_tls import (
     CertificateFiles,
     ensure_identity_files,
@@ -51,6 +62,7 @@ from headwater.local.java import find_java
 from headwater.local.kafka_jars import ensure_kafka_jars
 from headwater.producers.connection import MtlsConnection
 from headwater.registry.ca import CertificateKind, CertificateLedger, IssuedCertificate
+from headwater.registry.kafka_acls import AclChangeError, create_acls, principal
 
 Report = Callable[[str], None]
 _PURGE_HINT = "run `headwater local down --purge` to start the broker afresh (its topics are lost)"
@@ -112,11 +124,19 @@ class LocalBroker:
         return self.identity_files(self.settings.admin_identity)
 
     def admin_connection(self) -> MtlsConnection:
+        """As the hub admin: ALLOW ALL through ACLs (`hub_admin_bindings`), not a super user."""
+        return self._connection_of(self.settings.admin_identity)
+
+    def broker_connection(self) -> MtlsConnection:
+        """As the broker identity, the one super user (its server certificate also authenticates clients)."""
+        return self._connection_of(self.settings.broker_identity)
+
+    def _connection_of(self, identity: str) -> MtlsConnection:
         state = self.read_state()
         if state is None:
             raise LocalStackError(f"No broker in {self.state_dir}; run `headwater local up` first.")
-        admin = self.admin_files()
-        return MtlsConnection(f"localhost:{state.kafka_port}", self.settings.ca_file, admin.certificate, admin.key)
+        files = self.identity_files(identity)
+        return MtlsConnection(f"localhost:{state.kafka_port}", self.settings.ca_file, files.certificate, files.key)
 
     # -- commands ------------------------------------------------------------------------------
     def up(self, report: Report = lambda _: None) -> BrokerStatus:
@@ -129,15 +149,21 @@ class LocalBroker:
             pid = self._running_pid(report)
             state = self.read_state() or self._new_state()
             self._ensure_certificates(ledger, running=pid is not None, report=report)
-            if pid is not None:
-                return self._status(state, pid, started_now=False, elapsed_s=time.monotonic() - started)
-            self._check_ports_free(state)
-            self._write_configuration(state)
-            self._format_storage(java, lib_dir, state, report)
-            report("Starting the broker")
-            pid = self._launch(java, lib_dir)
-            self._wait_until_answering(pid, state, report)
-            return self._status(state, pid, started_now=True, elapsed_s=time.monotonic() - started)
+            # The broker's authorizer serves only super users until it has read a complete list.
+            ledger.publish_revocations()
+            started_now = pid is None
+            if pid is None:
+                plugins_dir = ensure_broker_plugins(self.settings.cache_dir, self.settings.kafka_version, lib_dir)
+                classpath = f"{lib_dir}/*:{plugins_dir}"
+                self._check_ports_free(state)
+                self._write_configuration(state, ledger.revocation_list_path)
+                self._format_storage(java, classpath, state, report)
+                report("Starting the broker")
+                pid = self._launch(java, classpath)
+                self._wait_until_answering(pid, state, report)
+            # Also when it runs already: a start that failed after launching left them missing.
+            self._grant_hub_admin()
+            return self._status(state, pid, started_now=started_now, elapsed_s=time.monotonic() - started)
 
     def down(self, purge: bool = False) -> str:
         """Stop the broker this state folder started (only that process); `purge` drops its data."""
@@ -196,7 +222,7 @@ class LocalBroker:
             except KafkaException as exc:
                 raise LocalStackError(f"The broker refused its new certificate: {exc.args[0].str()}") from exc
         state = self._require_state()
-        self._write_configuration(state)
+        self._write_configuration(state, ledger.revocation_list_path)
         self._wait_until_served(state, issued)
         return issued
 
@@ -311,7 +337,7 @@ class LocalBroker:
             raise LocalStackError(f"The broker keystore in {self.broker_dir} is missing; {_PURGE_HINT}.")
         return keystore
 
-    def _write_configuration(self, state: BrokerState) -> None:
+    def _write_configuration(self, state: BrokerState, revocation_list: Path) -> None:
         layout = BrokerLayout(
             kafka_port=state.kafka_port,
             controller_port=state.controller_port,
@@ -321,13 +347,15 @@ class LocalBroker:
             truststore=self.settings.ca_file,
             controller_keystore=self.broker_dir / "controller-keystore.pem",
             controller_truststore=self.broker_dir / "internal-ca" / "ca.crt",
-            super_users=(self.settings.broker_identity, self.settings.admin_identity),
+            revocation_list=revocation_list,
+            # Only the broker itself: the hub admin gets revocable ACLs instead (`_grant_hub_admin`).
+            super_users=(self.settings.broker_identity,),
         )
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.server_properties.write_text(render_server_properties(layout))
         (self.broker_dir / "log4j2.properties").write_text(render_log4j2_properties(self.log_dir))
 
-    def _java_command(self, java: Path, lib_dir: Path, main_class: str, heap_mb: int) -> list[str]:
+    def _java_command(self, java: Path, classpath: str, main_class: str, heap_mb: int) -> list[str]:
         return [
             str(java),
             f"-Xms{heap_mb}m",
@@ -339,11 +367,11 @@ class LocalBroker:
             f"-Dkafka.logs.dir={self.log_dir}",
             f"-Dlog4j2.configurationFile={self.broker_dir / 'log4j2.properties'}",
             "-cp",
-            f"{lib_dir}/*",
+            classpath,
             main_class,
         ]
 
-    def _format_storage(self, java: Path, lib_dir: Path, state: BrokerState, report: Report) -> None:
+    def _format_storage(self, java: Path, classpath: str, state: BrokerState, report: Report) -> None:
         meta = self.data_dir / "meta.properties"
         if meta.exists():
             if f"cluster.id={state.cluster_id}" not in meta.read_text():
@@ -352,7 +380,8 @@ class LocalBroker:
         if self.data_dir.exists() and any(self.data_dir.iterdir()):
             raise LocalStackError(f"{self.data_dir} holds data but no meta.properties; {_PURGE_HINT}.")
         report("Formatting KRaft storage")
-        command = self._java_command(java, lib_dir, "kafka.tools.StorageTool", heap_mb=256) + [
+        # The plugins are on its classpath too: it validates server.properties, class names included.
+        command = self._java_command(java, classpath, "kafka.tools.StorageTool", heap_mb=256) + [
             "format",
             "--standalone",
             "--cluster-id",
@@ -366,8 +395,8 @@ class LocalBroker:
                 f"Formatting Kafka storage failed: {_summarise_java_output(result.stdout + result.stderr)}"
             )
 
-    def _launch(self, java: Path, lib_dir: Path) -> int:
-        command = self._java_command(java, lib_dir, "kafka.Kafka", self.settings.broker_heap_mb)
+    def _launch(self, java: Path, classpath: str) -> int:
+        command = self._java_command(java, classpath, "kafka.Kafka", self.settings.broker_heap_mb)
         command.append(str(self.server_properties))
         with open(self.log_dir / "jvm.out", "ab") as output:
             process = subprocess.Popen(
@@ -401,12 +430,25 @@ class LocalBroker:
         )
 
     def _answers(self, state: BrokerState, timeout_s: float) -> bool:
-        admin = AdminClient(self.admin_connection().client_config())
+        # As the broker identity: it is served even before the revocation list is read, and whatever
+        # happened to the hub admin's certificate or ACLs.
+        admin = AdminClient(self.broker_connection().client_config())
         try:
             metadata = admin.list_topics(timeout=timeout_s)
         except KafkaException:
             return False
         return metadata.cluster_id == state.cluster_id
+
+    def _grant_hub_admin(self) -> None:
+        """Give the hub admin every right through ACLs, as the broker identity (the one super user).
+
+        Super users skip ACLs; explicit grants can be listed and removed like anyone's, and the
+        authorizer refuses a revoked admin certificate either way. Granting existing ones is a no-op."""
+        admin = AdminClient(self.broker_connection().client_config())
+        try:
+            create_acls(admin, hub_admin_bindings(self.settings.admin_identity))
+        except AclChangeError as exc:
+            raise LocalStackError(f"{exc} See {self.log_dir / 'server.log'}.") from exc
 
     def _startup_failure(self) -> str:
         lines: list[str] = []
@@ -426,6 +468,28 @@ class LocalBroker:
             started_now=started_now,
             elapsed_s=elapsed_s,
         )
+
+
+def hub_admin_bindings(identity: str) -> list[AclBinding]:
+    """ALLOW ALL on the cluster and on every topic, group and transactional id (literal `*` matches all)."""
+    resources = [
+        (ResourceType.BROKER, "kafka-cluster"),  # confluent-kafka's name for Kafka's CLUSTER resource
+        (ResourceType.TOPIC, "*"),
+        (ResourceType.GROUP, "*"),
+        (ResourceType.TRANSACTIONAL_ID, "*"),
+    ]
+    return [
+        AclBinding(
+            resource,
+            name,
+            ResourcePatternType.LITERAL,
+            principal(identity),
+            "*",
+            AclOperation.ALL,
+            AclPermissionType.ALLOW,
+        )
+        for resource, name in resources
+    ]
 
 
 def _new_cluster_id() -> str:

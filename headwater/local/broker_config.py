@@ -3,11 +3,11 @@
 from dataclasses import dataclass
 from pathlib import Path
 
+from headwater.local.broker_plugins import AUTHORIZER_CLASS, PRINCIPAL_BUILDER_CLASS
+
 NODE_ID = 1
 NETWORK_THREADS = 2
 """Network processors of the client listener; new connections are spread over them round-robin."""
-# Maps `CN=orders-svc,OU=payments,O=headwater` to `User:orders-svc` (names never contain commas).
-PRINCIPAL_MAPPING_RULES = "RULE:^(?:.*,)?CN=([^,]+)(?:,.*)?$/$1/,DEFAULT"
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,7 @@ class BrokerLayout:
     truststore: Path
     controller_keystore: Path
     controller_truststore: Path
+    revocation_list: Path
     super_users: tuple[str, ...]
 
     @property
@@ -53,8 +54,14 @@ def render_server_properties(layout: BrokerLayout) -> str:
         "listener.name.controller.ssl.truststore.type": "PEM",
         "listener.name.controller.ssl.truststore.location": layout.controller_truststore,
         "listener.name.controller.ssl.client.auth": "required",
-        "ssl.principal.mapping.rules": PRINCIPAL_MAPPING_RULES,
-        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        # Identities come from certificate subjects by the hub's rule (registry/ca/identity_rule.py),
+        # parsed, not matched with ssl.principal.mapping.rules' regular expressions; the principal keeps
+        # the certificate's serial and expiry for the authorizer.
+        "principal.builder.class": PRINCIPAL_BUILDER_CLASS,
+        # StandardAuthorizer behind a per-request refusal of revoked, expired and unidentified
+        # certificates, super users included; it re-reads the hub's revocation list within a second.
+        "authorizer.class.name": AUTHORIZER_CLASS,
+        "headwater.revocation.list.file": layout.revocation_list,
         "allow.everyone.if.no.acl.found": "false",
         "super.users": ";".join(f"User:{name}" for name in layout.super_users),
         # One node: replication factor 1 everywhere, small internal topics, no rebalance delay.

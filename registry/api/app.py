@@ -114,7 +114,7 @@ def create_app(
         faults=settings.fault_plan,
     )
     manifests = ManifestBook(sessions)
-    certifier = StreamCertifier(sessions, kafka.admin, kafka.client_config, manifests)
+    certifier = StreamCertifier(sessions, kafka.admin, kafka.client_config, manifests, admin_identity)
     auditor = DriftAuditor(sessions, certifier, settings.drift_content_interval_s)
     background = [
         # Registrations left PENDING by a hub that died are undone at start, then whenever a lease runs out.

@@ -146,11 +146,15 @@ class StreamCertifier:
         kafka_admin: KafkaAdmin,
         client_config: ClientConfig,
         manifests: ManifestBook,
+        admin_identity: str,
     ) -> None:
+        """`admin_identity` holds ALLOW ALL on every topic by design (the broker's only super user is the
+        broker itself): it is not counted as a second writer of a stream."""
         self._sessions = sessions
         self._kafka_admin = kafka_admin
         self._client_config = client_config
         self._manifests = manifests
+        self._admin_principal = principal(admin_identity)
 
     def certify(self, requester: Requester, name: str) -> CertificationOutcome:
         """Scan the whole topic against the newest manifest; CERTIFIED when every check passes."""
@@ -354,7 +358,9 @@ class StreamCertifier:
         except KafkaException as error:
             raise TopicScanFailedError(name, error.args[0].str()) from error
         return {
-            binding.principal for binding in bindings if binding.operation in (AclOperation.WRITE, AclOperation.ALL)
+            binding.principal
+            for binding in bindings
+            if binding.operation in (AclOperation.WRITE, AclOperation.ALL) and binding.principal != self._admin_principal
         }
 
 

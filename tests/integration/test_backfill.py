@@ -339,7 +339,9 @@ def test_the_content_audit_rescans_the_topic_against_the_certified_manifest(
     # The hub's own certifier, in-process on the hub's database and broker, as the auditor runs it.
     clients = LocalAdminClients(shared_broker.settings)
     sessions = open_hub_database(shared_broker.settings)
-    certifier = StreamCertifier(sessions, clients.current, clients.config, ManifestBook(sessions))
+    certifier = StreamCertifier(
+        sessions, clients.current, clients.config, ManifestBook(sessions), shared_broker.settings.admin_identity
+    )
 
     clean = certifier.audit(stream, certified["manifest_id"], {}, content=True)
     assert clean.passed and clean.kind == "content-audit" and clean.id is not None

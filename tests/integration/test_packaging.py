@@ -140,6 +140,13 @@ def test_the_wheel_ships_migrations_and_type_markers(wheel: Path) -> None:
             assert f"{name.replace('.', '/')}/py.typed" in names
 
 
+def test_the_wheel_ships_the_broker_plugin_sources(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    sources = sorted((REPO / "headwater" / "local" / "broker_plugins").glob("*.java"))
+    assert sources
+    assert {f"headwater/local/broker_plugins/{source.name}" for source in sources} <= names
+
+
 def test_migrations_from_the_built_wheel_create_the_schema(wheel_venv: Path, tmp_path: Path) -> None:
     database = tmp_path / "x.db"
     code = (

@@ -2,7 +2,6 @@
 
 import ipaddress
 import random
-import re
 import stat
 import string
 from datetime import timedelta
@@ -15,7 +14,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from headwater.local.broker_config import PRINCIPAL_MAPPING_RULES
 from headwater.registry.ca import (
     CertificateAuthority,
     CertificateKind,
@@ -23,6 +21,7 @@ from headwater.registry.ca import (
     IssuedCertificate,
     validate_name,
 )
+from headwater.registry.ca.identity_rule import identity_of_subject
 from headwater.registry.errors import (
     CertificateAuthorityError,
     CertificateAuthorityMissingError,
@@ -59,19 +58,6 @@ def subject_values(certificate: x509.Certificate, oid: x509.ObjectIdentifier) ->
 def extended_key_usages(certificate: x509.Certificate) -> list[str]:
     usage = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     return sorted(oid.dotted_string for oid in usage)
-
-
-def kafka_principal(distinguished_name: str, rules: str = PRINCIPAL_MAPPING_RULES) -> str | None:
-    """Apply the first `RULE:pattern/replacement/` of Kafka's `ssl.principal.mapping.rules` the way
-    Kafka's SslPrincipalMapper does: `Matcher.matches()` (a full match), then `replaceAll`."""
-    rule = re.match(r"RULE:((?:\\.|[^\\/])*)/((?:\\.|[^\\/])*)/([LU]?)(?:,|$)", rules)
-    assert rule is not None, f"no RULE in {rules!r}"
-    pattern, replacement, case = rule.groups()
-    assert case == ""
-    match = re.fullmatch(pattern, distinguished_name)
-    if match is None:
-        return None
-    return match.expand(re.sub(r"\$(\d+)", r"\\\1", replacement))
 
 
 def random_name(generator: random.Random) -> str:
@@ -175,14 +161,13 @@ def test_repr_of_an_issued_certificate_does_not_reveal_the_private_key(
     ("identity", "domain"),
     [("orders-svc", "payments"), ("a", "b"), ("0", "cn"), ("cn-o-ou", "o"), ("a" * 63, "z" * 63)],
 )
-def test_subject_maps_to_exactly_the_identity_under_the_broker_principal_rule(
+def test_subject_names_exactly_the_identity_under_the_identity_rule(
     authority: CertificateAuthority, identity: str, domain: str
 ) -> None:
     _, certificate = issue(authority, identity=identity, domain=domain)
-    distinguished_name = certificate.subject.rfc4514_string()
 
-    assert distinguished_name == f"CN={identity},OU={domain},O=headwater"
-    assert kafka_principal(distinguished_name) == identity
+    assert certificate.subject.rfc4514_string() == f"CN={identity},OU={domain},O=headwater"
+    assert identity_of_subject(certificate.subject) == identity
 
 
 @pytest.mark.parametrize("name", INVALID_NAMES)
@@ -284,4 +269,4 @@ def test_every_issued_certificate_verifies_against_its_own_ca_and_never_a_foreig
         certificate.verify_directly_issued_by(own.certificate)
         with pytest.raises(InvalidSignature):
             certificate.verify_directly_issued_by(foreign.certificate)
-        assert kafka_principal(certificate.subject.rfc4514_string()) == identity
+        assert identity_of_subject(certificate.subject) == identity
