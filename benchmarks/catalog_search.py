@@ -93,6 +93,7 @@ def seed(sessions_factory, streams: int, console: Console) -> None:  # noqa: ANN
                         "updated_at": now,
                         "registered_by": "bench",
                         "registration_steps": [],
+                        "data_rules": [],
                     }
                 )
                 for tag in tags:
