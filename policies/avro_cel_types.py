@@ -183,59 +183,84 @@ def field_converters(schema: object) -> dict[str, Converter]:
     holds them, the conversion; fields not listed are passed as they are."""
     if not isinstance(schema, Mapping) or schema.get("type") != "record":
         return {}
-    named: dict[str, Mapping[str, Any]] = {}
+    builder = _Converters()
     found = {}
     for field in schema["fields"]:
-        converter = _converter(field["type"], named, str(schema.get("namespace", "")))
+        converter = builder.of(field["type"], str(schema.get("namespace", "")))
         if converter is not None:
             found[str(field["name"])] = converter
     return found
 
 
-def _converter(schema: object, named: dict[str, Mapping[str, Any]], namespace: str) -> Converter | None:
-    """The conversion of one schema's values, or None when they are read as they are. Values of a type
-    the schema does not expect are passed as they are (the encoder refuses them)."""
-    if isinstance(schema, str):
-        schema = named.get(schema) or named.get(f"{namespace}.{schema}") or schema
-    if isinstance(schema, list):
-        branches = [_converter(branch, named, namespace) for branch in schema if branch != "null"]
-        if len(branches) != 1 or branches[0] is None:
+class _Converters:
+    """Conversions of a schema's values, each named type worked out once: a schema referring to a type
+    from several fields would otherwise be walked once per path (twice as often with each level of a
+    type using the one before it twice), and a record referring to itself would never end."""
+
+    def __init__(self) -> None:
+        self._named: dict[str, Mapping[str, Any]] = {}
+        self._done: dict[str, Converter | None] = {}
+
+    def of(self, schema: object, namespace: str) -> Converter | None:
+        """The conversion of one schema's values, or None when they are read as they are. Values of a
+        type the schema does not expect are passed as they are (the encoder refuses them)."""
+        if isinstance(schema, str):
+            schema = self._named.get(schema) or self._named.get(f"{namespace}.{schema}") or schema
+        if isinstance(schema, list):
+            branches = [self.of(branch, namespace) for branch in schema if branch != "null"]
+            if len(branches) != 1 or branches[0] is None:
+                return None
+            inner = branches[0]
+            return lambda value: None if value is None else inner(value)
+        if not isinstance(schema, Mapping):
             return None
-        inner = branches[0]
-        return lambda value: None if value is None else inner(value)
-    if not isinstance(schema, Mapping):
-        return None
-    if "name" in schema:
+        if "name" not in schema:
+            return self._of_type(schema, namespace)
         space = str(schema.get("namespace", namespace))
         name = str(schema["name"])
-        named[name if "." in name else f"{space}.{name}" if space else name] = schema
-        named.setdefault(name, schema)
-        namespace = space
-    logical, kind = schema.get("logicalType"), schema.get("type")
-    if logical == "decimal":
-        return _decimal_as_double
-    if logical in ("timestamp-millis", "timestamp-micros") and kind == "long":
-        return _epoch_millis if logical == "timestamp-millis" else _epoch_micros
-    if logical == "date" and kind == "int":
-        return _epoch_days
-    if kind == "record":
-        fields = {str(field["name"]): _converter(field["type"], named, namespace) for field in schema["fields"]}
-        converting = {name: converter for name, converter in fields.items() if converter is not None}
-        if not converting:
-            return None
-        return lambda value: (
-            {name: converting[name](item) if name in converting else item for name, item in value.items()}
-            if isinstance(value, Mapping)
-            else value
-        )
-    if kind in ("array", "map"):
-        inner = _converter(schema["items" if kind == "array" else "values"], named, namespace)
-        if inner is None:
-            return None
-        if kind == "array":
-            return lambda value: [inner(item) for item in value] if isinstance(value, list | tuple) else value
-        return lambda value: {key: inner(item) for key, item in value.items()} if isinstance(value, Mapping) else value
-    return None
+        full_name = name if "." in name else f"{space}.{name}" if space else name
+        if full_name in self._done:
+            return self._done[full_name]
+        if full_name in self._named:
+            # Met again while still being worked out: a recursive reference, converted as the type turns out.
+            return lambda value: self._finished(full_name, value)
+        self._named[full_name] = schema
+        self._named.setdefault(name, schema)
+        self._done[full_name] = self._of_type(schema, space)
+        return self._done[full_name]
+
+    def _finished(self, full_name: str, value: Any) -> Any:
+        converter = self._done[full_name]
+        return value if converter is None else converter(value)
+
+    def _of_type(self, schema: Mapping[str, Any], namespace: str) -> Converter | None:
+        logical, kind = schema.get("logicalType"), schema.get("type")
+        if logical == "decimal":
+            return _decimal_as_double
+        if logical in ("timestamp-millis", "timestamp-micros") and kind == "long":
+            return _epoch_millis if logical == "timestamp-millis" else _epoch_micros
+        if logical == "date" and kind == "int":
+            return _epoch_days
+        if kind == "record":
+            fields = {str(field["name"]): self.of(field["type"], namespace) for field in schema["fields"]}
+            converting = {name: converter for name, converter in fields.items() if converter is not None}
+            if not converting:
+                return None
+            return lambda value: (
+                {name: converting[name](item) if name in converting else item for name, item in value.items()}
+                if isinstance(value, Mapping)
+                else value
+            )
+        if kind in ("array", "map"):
+            inner = self.of(schema["items" if kind == "array" else "values"], namespace)
+            if inner is None:
+                return None
+            if kind == "array":
+                return lambda value: [inner(item) for item in value] if isinstance(value, list | tuple) else value
+            return lambda value: (
+                {key: inner(item) for key, item in value.items()} if isinstance(value, Mapping) else value
+            )
+        return None
 
 
 def _decimal_as_double(value: Any) -> Any:

@@ -1,6 +1,7 @@
 from datetime import timedelta
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from headwater.registry.ca.ledger import LifetimePolicy
@@ -30,6 +31,12 @@ class RegistrySettings(BaseSettings):
     """The domain of the hub's own identities (admin, broker, hub): never issued or renewed through the API."""
     renewal_grace_s: float = 120.0
     """How long a certificate replaced by a renewal stays valid: time for its owner to reconnect."""
+    max_request_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    """Larger request bodies are refused (413) unread: by their Content-Length, or once read that far."""
+    max_manifest_body_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    """The limit instead for a backfill's manifest and stale-key reconciliation (about 28 bytes a key, so
+    about 9 million keys), sent by the hub admin or an identity of the stream's domain; until manifests
+    are uploaded in chunks, they travel as one body."""
     client_certificate_lifetime_h: float = 24.0
     server_certificate_lifetime_h: float = 24.0 * 7
 

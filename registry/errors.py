@@ -13,7 +13,12 @@ RegistryError
 ├── CertificateNotFoundError
 ├── CertificateLifetimeInvalidError    not positive, or not longer than the clock-skew backdating
 ├── CertificateRequestInvalidError     a CSR that does not parse, verify or carry an accepted key
-└── CertificateKeyReusedError          a CSR for a key pair this CA certified before
+├── CertificateKeyReusedError          a CSR for a key pair this CA certified before
+└── JsonNestingTooDeepError            a request body or schema text nests deeper than the limit
+
+Further branches live beside the code raising them: `api/errors.py` (authentication, what requests may
+carry, the database), `schema_registry_errors.py` (Confluent's codes), `governance/errors.py`,
+`streams/errors.py`.
 """
 
 from datetime import timedelta
@@ -137,6 +142,17 @@ class CertificateRequestInvalidError(RegistryError):
             f"The certificate signing request is refused: {problem}. Send the PEM CSR of a new key pair, "
             "e.g. `openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=<identity>`; "
             "the CLI and the SDK make one for you."
+        )
+
+
+class JsonNestingTooDeepError(RegistryError):
+    status_code = 422
+    error_code = 42250
+
+    def __init__(self, where: str, limit: int) -> None:
+        super().__init__(
+            f"{where[:1].upper()}{where[1:]} nests JSON arrays and objects deeper than {limit} levels, the hub's "
+            "limit. Send a flatter document."
         )
 
 

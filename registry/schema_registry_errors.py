@@ -20,6 +20,7 @@ RegistryError
     ├── OperationNotPermittedError      422 42205 (READONLY mode, IMPORT without ids)
     ├── SchemaIdConflictError           422 42207 (IMPORT: id holds another schema)
     ├── InvalidSubjectError             422 42208
+    ├── TypeNestingTooDeepError         422 42251 (headwater's own: types nested beyond the parser's limit)
     └── SubjectWriteForbiddenError      403 40301 (caller neither admin nor granted the subject)
 """
 
@@ -125,9 +126,10 @@ class InvalidVersionError(SchemaRegistryError):
     status_code, error_code = 422, 42202
 
     def __init__(self, version: str) -> None:
+        shown = version if len(version) <= 40 else f"{version[:40]}..."
         super().__init__(
-            f"The specified version '{version}' is not a valid version id. "
-            'Allowed values are between [1, 2^31-1] and the string "latest"'
+            f"The specified version '{shown}' is not a valid version id. "
+            'Allowed values are between [1, 2^31-1], in ASCII digits without leading zeros, and the string "latest"'
         )
 
 
@@ -155,6 +157,17 @@ class InvalidSubjectError(SchemaRegistryError):
 
     def __init__(self, subject: str, rule: str) -> None:
         super().__init__(f"The specified subject '{subject}' is not valid: {rule}.")
+
+
+class TypeNestingTooDeepError(SchemaRegistryError):
+    status_code, error_code = 422, 42251
+
+    def __init__(self, limit: int, path: str) -> None:
+        super().__init__(
+            f"Invalid AVRO schema: at {path} its types nest deeper than {limit} levels, the hub's limit "
+            "(records, arrays, maps and unions count a level each; a named type counts its own levels where it "
+            "is used). Flatten the schema, e.g. by moving inner records up into fields of their own."
+        )
 
 
 class SubjectWriteForbiddenError(SchemaRegistryError):

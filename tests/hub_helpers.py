@@ -5,16 +5,39 @@ import subprocess
 import uuid
 
 import httpx
+from fastapi import FastAPI
 
+from headwater.ledger import open_hub_database
+from headwater.local.hub import LocalAdminClients, readiness_checks
 from headwater.producers.connection import MtlsConnection, client_ssl_context
+from headwater.registry.api.app import create_app
+from headwater.registry.streams.kafka_access import KafkaAccess
 from tests.conftest import RunningBroker, RunningHub
 from tests.integration.test_cli import HEADWATER
+from tests.policy_helpers import SHIPPED_POLICIES
 
 
 def hub_http_client(hub: RunningHub, connection: MtlsConnection) -> httpx.Client:
     """An HTTPS client presenting `connection`'s certificate to the hub."""
     context = client_ssl_context(hub.ca_file, connection.certificate_file, connection.key_file)
     return httpx.Client(base_url=hub.base_url, verify=context, timeout=120)
+
+
+def hub_application(broker: RunningBroker) -> FastAPI:
+    """The hub's application built in-process as `hub_config` builds it, on `broker`'s state folder:
+    never served, for reading its routes."""
+    settings = broker.settings
+    clients = LocalAdminClients(settings)
+    kafka = KafkaAccess(admin=clients.current, client_config=clients.config, log_dirs=lambda: [])
+    return create_app(
+        settings,
+        open_hub_database(settings),
+        broker.ledger,
+        SHIPPED_POLICIES,
+        settings.admin_identity,
+        readiness_checks(settings),
+        kafka,
+    )
 
 
 def run_cli(

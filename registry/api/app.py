@@ -9,11 +9,12 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session, sessionmaker
 
+from headwater.registry.api.authentication import ClientCertificateMiddleware
 from headwater.registry.api.deps import HubContext, Readiness, current_identity
 from headwater.registry.api.encoded_slashes import EncodedSlashMiddleware
 from headwater.registry.api.errors import install_error_handlers
-from headwater.registry.api.nul_characters import RefuseNulMiddleware
 from headwater.registry.api.prefix import API_PREFIX
+from headwater.registry.api.request_body import RequestBodyMiddleware
 from headwater.registry.api.routes import (
     access,
     audit,
@@ -26,11 +27,11 @@ from headwater.registry.api.routes import (
     schema_registry,
 )
 from headwater.registry.ca import CertificateLedger
+from headwater.registry.ca.protected import ProtectedIdentities
 from headwater.registry.config import RegistrySettings
 from headwater.registry.governance.gate import PolicyGate
 from headwater.registry.governance.waivers import WaiverBook
 from headwater.registry.services.audit import AuditLog
-from headwater.registry.ca.protected import ProtectedIdentities
 from headwater.registry.services.identities import IdentityService
 from headwater.registry.services.schema_registry import SchemaRegistry
 from headwater.registry.streams.access import StreamAccess
@@ -45,7 +46,6 @@ from headwater.registry.streams.lifecycle import StreamLifecycle
 from headwater.registry.streams.manifests import ManifestBook
 from headwater.registry.streams.periodic import PeriodicTask
 from headwater.registry.streams.registration import StreamRegistration
-
 
 REVOCATION_LIST_CHECK_S = 5.0
 
@@ -165,8 +165,15 @@ def create_app(
         readiness=readiness,
     )
     install_error_handlers(app)
+    # The last added runs first: authentication before anything reads the body, then the body read
+    # once within its limit and checked, then routing.
     app.add_middleware(EncodedSlashMiddleware)
-    app.add_middleware(RefuseNulMiddleware)
+    app.add_middleware(
+        RequestBodyMiddleware,
+        max_body_bytes=settings.max_request_body_bytes,
+        max_manifest_body_bytes=settings.max_manifest_body_bytes,
+    )
+    app.add_middleware(ClientCertificateMiddleware, ledger=ledger, admin_identity=admin_identity)
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(confluent_router)
     return app

@@ -1,7 +1,13 @@
 """Request and response bodies of the Confluent-compatible schema-registry API (field names are
 Confluent's, camelCase included, because stock clients send and read exactly these)."""
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
+
+from headwater.registry.api.identifiers import MAX_SCHEMA_ID
+from headwater.registry.bounds import at_most
+from headwater.registry.services.subjects import MAX_VERSION
 
 
 class SchemaReference(BaseModel):
@@ -13,9 +19,9 @@ class SchemaReference(BaseModel):
 class SchemaMetadata(BaseModel):
     """Data-contract metadata; accepted so Confluent clients can send it (not stored yet)."""
 
-    tags: dict[str, list[str]] | None = None
-    properties: dict[str, str] | None = None
-    sensitive: list[str] | None = None
+    tags: Annotated[dict[str, Annotated[list[str], Field(max_length=100)]], at_most(100)] | None = None
+    properties: Annotated[dict[str, str], at_most(1000)] | None = None
+    sensitive: list[str] | None = Field(default=None, max_length=1000)
 
 
 class SchemaRule(BaseModel):
@@ -25,17 +31,17 @@ class SchemaRule(BaseModel):
     type: str | None = None
     expr: str | None = None
     doc: str | None = None
-    tags: list[str] | None = None
-    params: dict[str, str] | None = None
+    tags: list[str] | None = Field(default=None, max_length=100)
+    params: Annotated[dict[str, str], at_most(100)] | None = None
     onSuccess: str | None = None  # noqa: N815 - Confluent's field name
     onFailure: str | None = None  # noqa: N815
     disabled: bool | None = None
 
 
 class SchemaRuleSet(BaseModel):
-    migrationRules: list[SchemaRule] | None = None  # noqa: N815
-    domainRules: list[SchemaRule] | None = None  # noqa: N815
-    encodingRules: list[SchemaRule] | None = None  # noqa: N815
+    migrationRules: list[SchemaRule] | None = Field(default=None, max_length=100)  # noqa: N815
+    domainRules: list[SchemaRule] | None = Field(default=None, max_length=100)  # noqa: N815
+    encodingRules: list[SchemaRule] | None = Field(default=None, max_length=100)  # noqa: N815
 
 
 class SchemaRequest(BaseModel):
@@ -45,11 +51,13 @@ class SchemaRequest(BaseModel):
 
     schema_text: str = Field(alias="schema", description="The schema as a JSON string (not a nested object).")
     schemaType: str = "AVRO"  # noqa: N815
-    references: list[SchemaReference] = Field(default_factory=list)
+    references: list[SchemaReference] = Field(default_factory=list, max_length=100)
     metadata: SchemaMetadata | None = None
     ruleSet: SchemaRuleSet | None = None  # noqa: N815
-    id: int | None = Field(default=None, description="IMPORT mode only: keep this schema id.")
-    version: int | None = Field(default=None, description="IMPORT mode only: keep this version number.")
+    id: int | None = Field(default=None, ge=1, le=MAX_SCHEMA_ID, description="IMPORT mode only: keep this schema id.")
+    version: int | None = Field(
+        default=None, ge=1, le=MAX_VERSION, description="IMPORT mode only: keep this version number."
+    )
 
 
 class SchemaIdResponse(BaseModel):

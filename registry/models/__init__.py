@@ -6,7 +6,13 @@ from headwater.registry.models.catalog import AccessGrant, Domain, Job, JobStrea
 from headwater.registry.models.certification import StreamCertification, StreamManifest
 from headwater.registry.models.identity import Certificate, Identity
 from headwater.registry.models.policy import PolicyWaiver
-from headwater.registry.models.schema import RegistrySetting, SchemaText, SubjectGrant, SubjectVersion
+from headwater.registry.models.schema import (
+    RegistryCounter,
+    RegistrySetting,
+    SchemaText,
+    SubjectGrant,
+    SubjectVersion,
+)
 
 __all__ = [
     "AccessGrant",
@@ -18,6 +24,7 @@ __all__ = [
     "Job",
     "JobStream",
     "PolicyWaiver",
+    "RegistryCounter",
     "RegistrySetting",
     "SchemaText",
     "Stream",

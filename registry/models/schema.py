@@ -19,6 +19,19 @@ class SchemaText(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class RegistryCounter(Base):
+    """A counter the registry allocates from, one row each (`schema_id`: the last schema id given).
+
+    Allocation updates the row, which locks it until the transaction ends (PostgreSQL locks the row,
+    SQLite the database): registrations holding it run one after another, so no two can pick the same
+    id, version or fingerprint, and none needs retrying."""
+
+    __tablename__ = "registry_counters"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
 class SubjectVersion(Base):
     """A version of a subject. Soft-deleted versions stay (their ids must still resolve)."""
 

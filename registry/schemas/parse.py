@@ -13,6 +13,10 @@ Choices where implementations differ:
 - {"type": "SomeName"} refers to a defined named type, as Avro Java accepts.
 - "error" (a record kind for protocol messages) is refused: a registry schema is not a protocol.
 - Field `order` must be written in lower case, as the specification spells it.
+- Limits the specification does not set: JSON nesting (`json_text.MAX_JSON_DEPTH`), type nesting
+  (`MAX_AVRO_NESTING`), and no lone surrogate in any string (UTF-8, which Avro strings are, cannot
+  encode one). Parsers, checkers and clients walk schemas recursively, Python's included; without a
+  limit, a schema a few hundred levels deep makes them fail.
 
 Avro Java 1.12 accepts several things refused here: references to types defined later in the text, "error",
 a `null` namespace, a non-string doc, upper-case order, and (see `defaults`) union defaults matching a later
@@ -22,10 +26,11 @@ branch, enum defaults that are no symbol and fixed defaults of the wrong length.
 import json
 import math
 from collections.abc import Callable, Mapping
-from typing import TypeAlias, TypeVar
+from typing import Final, TypeAlias, TypeVar
 
 from .defaults import check_default
-from .errors import InvalidSchemaError
+from .errors import InvalidSchemaError, JsonTooDeepError, SchemaJsonTooDeepError, SchemaNestingTooDeepError
+from .json_text import decode_json, first_string_problem, lone_surrogate_in, printable
 from .logical import logical_type_of
 from .names import NAME_RULE, PRIMITIVE_NAMES, full_name_of, is_valid_full_name, is_valid_name, namespace_of
 from .types import (
@@ -57,16 +62,35 @@ _FIXED_KEYS = _NAMED_KEYS | {"size"}
 _FIELD_KEYS = frozenset({"name", "type", "default", "order", "aliases", "doc"})
 _ORDERS = ", ".join(order.value for order in FieldOrder)
 
+MAX_AVRO_NESTING: Final = 64
+"""Types inside types: records, arrays, maps and unions add a level each, and a named type counts its
+own levels wherever it is used. Real schemas stay far below; Python's recursion limit lies far above."""
+
 
 def load_schema_json(text: str) -> JsonValue:
-    """Decode schema text as strict JSON: the non-standard literals NaN and Infinity are refused."""
+    """Decode schema text as strict JSON: the non-standard literals NaN and Infinity, nesting beyond
+    `MAX_JSON_DEPTH` and lone surrogates are refused."""
     try:
-        value: JsonValue = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        value = decode_json(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except JsonTooDeepError as error:
+        raise SchemaJsonTooDeepError(error.limit) from None
     except json.JSONDecodeError as error:
         raise InvalidSchemaError(
             f"schema text is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
         ) from None
+    _refuse_lone_surrogates(value)
     return value
+
+
+def _refuse_lone_surrogates(value: JsonValue) -> None:
+    found = first_string_problem(value, lone_surrogate_in)
+    if found is not None:
+        path, surrogate = found
+        raise InvalidSchemaError(
+            f"a string holds the lone surrogate {surrogate}, which UTF-8 cannot encode; "
+            "write the character itself, or a surrogate pair",
+            printable(path),
+        )
 
 
 def _refuse_constant(literal: str) -> float:
@@ -88,6 +112,8 @@ def build_tree(raw: JsonValue) -> AvroType:
 class _TreeBuilder:
     def __init__(self) -> None:
         self._named_types: dict[str, NamedType] = {}
+        self._nesting = 0
+        """Types being built around (and including) the current one."""
         # Defaults are checked once the whole tree exists: a default may hold a record whose fields are
         # still being parsed when the default is read (a recursive type that refers to itself).
         self._defaults: list[tuple[JsonValue, AvroType, str]] = []
@@ -101,11 +127,23 @@ class _TreeBuilder:
 
     def build(self, raw: JsonValue) -> AvroType:
         root = self._type(raw, "", None)
+        # Written out, the types nest as deep as `_type` allows; references can take them deeper.
+        if nesting_of(root) > MAX_AVRO_NESTING:
+            raise SchemaNestingTooDeepError(MAX_AVRO_NESTING, "")
         for value, avro_type, path in self._defaults:
             check_default(value, avro_type, path)
         return root
 
     def _type(self, raw: JsonValue, path: str, namespace: str | None) -> AvroType:
+        self._nesting += 1
+        try:
+            if self._nesting > MAX_AVRO_NESTING:
+                raise SchemaNestingTooDeepError(MAX_AVRO_NESTING, path)
+            return self._type_at(raw, path, namespace)
+        finally:
+            self._nesting -= 1
+
+    def _type_at(self, raw: JsonValue, path: str, namespace: str | None) -> AvroType:
         if isinstance(raw, str):
             return self._type_by_name(raw, path, namespace)
         if isinstance(raw, list):
@@ -227,6 +265,33 @@ class _TreeBuilder:
         if named_type.full_name in self._named_types:
             raise InvalidSchemaError(f"name '{named_type.full_name}' is already defined", f"{path}/name")
         self._named_types[named_type.full_name] = named_type
+
+
+def nesting_of(root: AvroType) -> int:
+    """How many levels of types a walker that follows references meets, stopping where a record refers
+    to itself or to a record around it. Exact without such recursion; with it, each record is measured
+    where the parser first met it."""
+    levels: dict[str, int] = {}  # of each record already measured
+    open_records: set[str] = set()
+
+    def measure(avro_type: AvroType) -> int:
+        if isinstance(avro_type, Array):
+            return 1 + measure(avro_type.items)
+        if isinstance(avro_type, Map):
+            return 1 + measure(avro_type.values)
+        if isinstance(avro_type, Union):
+            return 1 + max((measure(branch) for branch in avro_type.branches), default=0)
+        if not isinstance(avro_type, Record) or avro_type.full_name in open_records:
+            return 1
+        # A record is defined before any use, and the walk follows the parser's order: its first
+        # meeting measures it, so this recursion goes no deeper than the text nests.
+        if avro_type.full_name not in levels:
+            open_records.add(avro_type.full_name)
+            levels[avro_type.full_name] = 1 + max((measure(field.type) for field in avro_type.fields), default=0)
+            open_records.discard(avro_type.full_name)
+        return levels[avro_type.full_name]
+
+    return measure(root)
 
 
 def _primitive(raw: _JsonObject, kind: PrimitiveKind) -> Primitive:

@@ -18,6 +18,7 @@ from headwater.registry.schema_registry_errors import (
 )
 from headwater.registry.schemas import InvalidSchemaError, parse_schema
 from headwater.registry.services.audit import DONE, record_audit
+from headwater.registry.services.schema_ids import lock_schema_ids, record_schema_id
 from headwater.registry.services.schema_registry import GLOBAL_TARGET, schema_fingerprint
 
 EXPORT_FORMAT = "headwater-schema-registry/1"
@@ -71,6 +72,7 @@ def import_registry(sessions: sessionmaker[Session], document: dict[str, Any]) -
         )
     schemas, versions, settings = (_section(document, name) for name in ("schemas", "versions", "settings"))
     with sessions.begin() as session:
+        lock_schema_ids(session)  # no registration slips in between the check below and the import
         if any(session.scalar(select(func.count()).select_from(table)) for table in _REGISTRY_TABLES):
             raise OperationNotPermittedError(
                 "The target registry already holds schemas, versions or settings; "
@@ -90,6 +92,7 @@ def import_registry(sessions: sessionmaker[Session], document: dict[str, Any]) -
                 )
             session.flush()
             known = {entry["id"] for entry in schemas}
+            record_schema_id(session, max(known, default=0))
             for entry in versions:
                 if entry["id"] not in known:
                     raise SchemaIdConflictError(

@@ -5,19 +5,18 @@ change, because records in Kafka carry them. Versions are per subject and never 
 """
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from headwater.policies import Requester
 from headwater.policies.data_contract import DataRule, contract_problems
-from headwater.registry.errors import IdentityNotFoundError
+from headwater.registry.errors import IdentityNotFoundError, JsonNestingTooDeepError
 from headwater.registry.governance.contexts import (
     DATABASE_OPERATOR,
     schema_version_context,
@@ -40,13 +39,16 @@ from headwater.registry.schema_registry_errors import (
     SubjectNotFoundError,
     SubjectNotSoftDeletedError,
     SubjectSoftDeletedError,
+    TypeNestingTooDeepError,
     VersionNotFoundError,
     VersionNotSoftDeletedError,
     VersionSoftDeletedError,
 )
 from headwater.registry.schemas import AvroSchema, InvalidSchemaError, parse_schema
 from headwater.registry.schemas.compatibility import CompatibilityLevel, check_compatibility
+from headwater.registry.schemas.errors import SchemaJsonTooDeepError, SchemaNestingTooDeepError
 from headwater.registry.services.audit import DONE, REFUSED, AuditLog, record_audit
+from headwater.registry.services.schema_ids import lock_schema_ids, record_schema_id
 from headwater.registry.services.subjects import Latest, parse_version, validate_subject
 from headwater.registry.streams.errors import (
     KeySchemaFrozenError,
@@ -61,8 +63,6 @@ GLOBAL_SCOPE = ""
 GLOBAL_TARGET = "(global)"
 """The audit target of a global setting change."""
 DEFAULT_LEVEL = CompatibilityLevel.BACKWARD
-_RETRIES_ON_ID_RACE = 5
-T = TypeVar("T")
 
 
 class Mode(StrEnum):
@@ -99,7 +99,8 @@ def schema_fingerprint(schema_type: str, text: str) -> str:
 
 
 def parse_submission(submission: SchemaSubmission) -> AvroSchema:
-    """The submitted schema, parsed; refuses other types than Avro, references and invalid schemas (42201)."""
+    """The submitted schema, parsed; refuses other types than Avro, references and invalid schemas (42201),
+    and schemas nested beyond the limits (42250 JSON, 42251 types)."""
     if submission.schema_type.upper() != AVRO:
         raise InvalidSchemaVersionError(
             f"Invalid schema type '{submission.schema_type}': this registry accepts AVRO schemas only."
@@ -110,6 +111,10 @@ def parse_submission(submission: SchemaSubmission) -> AvroSchema:
         )
     try:
         return parse_schema(submission.text)
+    except SchemaJsonTooDeepError as exc:
+        raise JsonNestingTooDeepError("the schema text", exc.limit) from exc
+    except SchemaNestingTooDeepError as exc:
+        raise TypeNestingTooDeepError(exc.limit, exc.path or "/") from exc
     except InvalidSchemaError as exc:
         raise InvalidSchemaVersionError(f"Invalid AVRO schema: {exc}") from exc
 
@@ -162,8 +167,16 @@ class SchemaRegistry:
         validate_subject(subject)
         schema = parse_submission(submission)
         text = _stored_text(schema, normalize)
+        fingerprint = schema_fingerprint(AVRO, text)
+        # Clients register the schema they hold on every start: answered by a read, without the lock
+        # every new version waits for.
+        with self._sessions() as session:
+            existing = self._existing_version(session, subject, submission, fingerprint)
+        if existing is not None:
+            return _registered(existing)
         try:
-            return self._retrying(lambda session: self._register(session, subject, submission, schema, text, requester))
+            with self._sessions.begin() as session:
+                return self._register(session, subject, submission, schema, fingerprint, text, requester)
         except _Refused as refused:
             self._audit.record(requester.identity, "schema.register", subject, REFUSED, refused.details)
             raise refused.error from None
@@ -174,20 +187,16 @@ class SchemaRegistry:
         subject: str,
         submission: SchemaSubmission,
         schema: AvroSchema,
+        fingerprint: str,
         text: str,
         requester: Requester,
     ) -> RegisteredVersion:
-        mode = self._mode(session, subject, default_to_global=True)
-        if mode is Mode.READONLY:
-            raise OperationNotPermittedError(f"Subject '{subject}' is in READONLY mode; writes are refused.")
-        importing = mode is Mode.IMPORT
-        if submission.schema_id is not None and not importing:
-            raise OperationNotPermittedError("A schema id may be given only in IMPORT mode.")
-        fingerprint = schema_fingerprint(AVRO, text)
+        last_schema_id = lock_schema_ids(session)  # first: what follows sees every registration before
+        existing = self._existing_version(session, subject, submission, fingerprint)
+        if existing is not None:  # registered by another request since the read in `register`
+            return _registered(existing)
+        importing = self._mode(session, subject, default_to_global=True) is Mode.IMPORT
         rows = self._versions(session, subject)
-        for row in rows:
-            if not row.deleted and row.schema.fingerprint == fingerprint:
-                return _registered(row)
         stream = stream_of_subject(session, subject)
         if stream is not None and subject == stream.key_subject and any(not row.deleted for row in rows):
             raise KeySchemaFrozenError(stream.name)
@@ -195,7 +204,11 @@ class SchemaRegistry:
         details = (
             {"import": True} if importing else self._check_change(session, subject, schema, rows, requester, stream)
         )
-        schema_row = self._schema_row(session, fingerprint, text, submission.schema_id)
+        if submission.version is not None and any(row.version == submission.version for row in rows):
+            raise OperationNotPermittedError(
+                f"Subject '{subject}' already has version {submission.version}; import into a subject without it."
+            )
+        schema_row = self._schema_row(session, fingerprint, text, submission.schema_id, last_schema_id)
         version = submission.version or max((row.version for row in rows), default=0) + 1
         row = SubjectVersion(
             subject=subject, version=version, schema_id=schema_row.id, deleted=False, created_at=datetime.now(UTC)
@@ -211,6 +224,18 @@ class SchemaRegistry:
         after = {"version": registered.version, "schema_id": registered.schema_id}
         record_audit(session, requester.identity, "schema.register", subject, DONE, details, after=after)
         return registered
+
+    def _existing_version(
+        self, session: Session, subject: str, submission: SchemaSubmission, fingerprint: str
+    ) -> SubjectVersion | None:
+        """The live version holding this schema, if any, once the mode allows the request at all."""
+        mode = self._mode(session, subject, default_to_global=True)
+        if mode is Mode.READONLY:
+            raise OperationNotPermittedError(f"Subject '{subject}' is in READONLY mode; writes are refused.")
+        if submission.schema_id is not None and mode is not Mode.IMPORT:
+            raise OperationNotPermittedError("A schema id may be given only in IMPORT mode.")
+        live = (row for row in self._versions(session, subject) if not row.deleted)
+        return next((row for row in live if row.schema.fingerprint == fingerprint), None)
 
     def _check_change(
         self,
@@ -247,7 +272,10 @@ class SchemaRegistry:
             raise _Refused(PolicyViolationError(subject, decision.violations), details)
         return details
 
-    def _schema_row(self, session: Session, fingerprint: str, text: str, wanted_id: int | None) -> SchemaText:
+    @staticmethod
+    def _schema_row(
+        session: Session, fingerprint: str, text: str, wanted_id: int | None, last_schema_id: int
+    ) -> SchemaText:
         existing = session.scalar(select(SchemaText).where(SchemaText.fingerprint == fingerprint))
         if existing is not None:
             if wanted_id is not None and existing.id != wanted_id:
@@ -257,24 +285,13 @@ class SchemaRegistry:
             return existing
         if wanted_id is not None and session.get(SchemaText, wanted_id) is not None:
             raise SchemaIdConflictError(f"Schema id {wanted_id} already holds another schema here.")
-        schema_id = wanted_id or (session.scalar(select(func.max(SchemaText.id))) or 0) + 1
+        schema_id = last_schema_id + 1 if wanted_id is None else wanted_id
+        record_schema_id(session, schema_id)
         row = SchemaText(
             id=schema_id, schema_type=AVRO, text=text, fingerprint=fingerprint, created_at=datetime.now(UTC)
         )
         session.add(row)
         return row
-
-    def _retrying(self, work: Callable[[Session], T]) -> T:
-        """New ids and versions are max+1: two concurrent registrations may pick the same one, and the
-        unique constraints make one of them fail; it then runs again on the new state."""
-        for attempt in range(_RETRIES_ON_ID_RACE):
-            try:
-                with self._sessions.begin() as session:
-                    return work(session)
-            except IntegrityError:
-                if attempt == _RETRIES_ON_ID_RACE - 1:
-                    raise
-        raise AssertionError("unreachable")
 
     def delete_version(
         self, subject: str, version_text: str, permanent: bool, actor: str = DATABASE_OPERATOR.identity

@@ -1,5 +1,6 @@
 """Parsing of the identifiers that appear in registry paths: subject names and version ids."""
 
+import re
 from typing import Literal
 
 from headwater.registry.schema_registry_errors import InvalidSubjectError, InvalidVersionError
@@ -7,6 +8,10 @@ from headwater.registry.schema_registry_errors import InvalidSubjectError, Inval
 MAX_SUBJECT_LENGTH = 255
 MAX_VERSION = 2**31 - 1
 Latest = Literal["latest"]
+# ASCII digits without a leading zero: `str.isdigit` and `int` also take `01`, `١` (Arabic-Indic one),
+# and `isdigit` even `²`, so one version had several spellings (and `²` failed in `int`). Ten digits at
+# most keeps `int` from reading thousands of them.
+_VERSION_NUMBER = re.compile(r"[1-9][0-9]{0,9}", re.ASCII)
 
 
 def validate_subject(subject: str) -> str:
@@ -23,6 +28,6 @@ def parse_version(text: str) -> int | Latest:
     """`latest` (or Confluent's alias -1), or a version number between 1 and 2^31-1."""
     if text == "latest" or text == "-1":
         return "latest"
-    if text.isdigit() and 1 <= int(text) <= MAX_VERSION:
+    if _VERSION_NUMBER.fullmatch(text) and int(text) <= MAX_VERSION:
         return int(text)
     raise InvalidVersionError(text)

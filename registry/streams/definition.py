@@ -14,11 +14,17 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from headwater.policies import StreamSpec
 from headwater.policies.data_contract import DataRule
+from headwater.registry.bounds import at_most
 
 DEFAULT_TOPIC_CONFIG: Final[Mapping[str, str]] = MappingProxyType(
     {"cleanup.policy": "compact", "retention.ms": "-1", "delete.retention.ms": str(7 * 24 * 3600 * 1000)}
 )
 
+
+MAX_PARTITIONS: Final = 2**31 - 1
+"""Kafka's own bound (an int32); the `partitions-within-bounds` policy sets the one in force."""
+
+MAX_DATA_RULES: Final = 100
 
 Tag = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 """A tag: 1-63 of a-z, 0-9, '_' and '-'."""
@@ -44,26 +50,31 @@ class StreamDefinition(BaseModel):
 
     name: str = Field(description="`<domain>.<entity>`, also the topic name, e.g. `payments.order`.")
     description: str = Field(default="", description="What the stream holds, one line.")
-    owner_team: str = Field(default="", description="The team that owns the stream.")
-    contact: str = Field(default="", description="How to reach the owners, e.g. an e-mail or chat channel.")
+    owner_team: str = Field(default="", max_length=255, description="The team that owns the stream.")
+    contact: str = Field(
+        default="", max_length=255, description="How to reach the owners, e.g. an e-mail or chat channel."
+    )
     owner: str | None = Field(
         default=None,
+        max_length=63,
         description="The identity that publishes the stream (certificate CN); default: the caller. "
         "Created with a certificate when it does not exist.",
     )
-    partitions: int = Field(default=1, ge=1, description="Partition count; fixed once registered.")
-    tags: list[Tag] = Field(default_factory=list, description="Labels such as `public`.")
+    partitions: int = Field(default=1, ge=1, le=MAX_PARTITIONS, description="Partition count; fixed once registered.")
+    tags: list[Tag] = Field(default_factory=list, max_length=64, description="Labels such as `public`.")
     source: bool = Field(
         default=True, description="A source of truth: its compacted history is the only copy of the entities."
     )
     compatibility: str = Field(default="FULL_TRANSITIVE", description="Compatibility level of both subjects.")
-    topic_config: dict[str, str] = Field(
+    topic_config: Annotated[dict[str, str], at_most(100)] = Field(
         default_factory=dict, description="Kafka topic settings that override the hub's defaults."
     )
     key_schema: str = Field(description="Avro schema of the key, as JSON text; frozen once registered.")
     value_schema: str = Field(description="Avro schema of the value, as JSON text.")
     data_rules: list[DataRuleSpec] = Field(
-        default_factory=list, description="Conditions every record's value must meet, checked by the producer SDK."
+        default_factory=list,
+        max_length=MAX_DATA_RULES,
+        description="Conditions every record's value must meet, checked by the producer SDK.",
     )
 
     @property

@@ -9,19 +9,30 @@ from headwater.policies import SchemaTree
 from headwater.registry.models import Stream, StreamField
 from headwater.registry.schema_registry_errors import InvalidSchemaVersionError
 
+MAX_FIELD_NAME = 255
+MAX_FIELD_PATH = 1024
+"""The catalog's columns for a field's name and dotted path (Avro sets no limit; PostgreSQL enforces these)."""
 
-def refuse_nul_text(tree: SchemaTree) -> None:
-    """Docs and tags are stored as text, which PostgreSQL cannot hold with U+0000 in it."""
+
+def refuse_unstorable_fields(tree: SchemaTree) -> None:
+    """Refuse what the catalog's columns cannot hold: U+0000 in docs and tags (PostgreSQL text refuses
+    it), names and paths longer than their columns."""
     for field in tree.fields:
+        shown = field.path if len(field.path) <= 80 else f"{field.path[:80]}..."
         if "\x00" in field.doc or any("\x00" in tag for tag in field.tags):
             raise InvalidSchemaVersionError(
-                f"Field '{field.path}' of '{tree.subject}' has a NUL character (U+0000) in its doc or tags; remove it."
+                f"Field '{shown}' of '{tree.subject}' has a NUL character (U+0000) in its doc or tags; remove it."
+            )
+        if len(field.name) > MAX_FIELD_NAME or len(field.path) > MAX_FIELD_PATH:
+            raise InvalidSchemaVersionError(
+                f"Field '{shown}' of '{tree.subject}' has a name longer than {MAX_FIELD_NAME} characters or a "
+                f"dotted path longer than {MAX_FIELD_PATH}, more than the catalog stores; use shorter names."
             )
 
 
 def replace_stream_fields(session: Session, stream: Stream, role: str, tree: SchemaTree) -> None:
     """Store `tree` as the stream's `role` (key or value) fields, and whether the value holds PII."""
-    refuse_nul_text(tree)
+    refuse_unstorable_fields(tree)
     session.execute(delete(StreamField).where(StreamField.stream == stream.name, StreamField.role == role))
     for field in tree.fields:
         session.add(

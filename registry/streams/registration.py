@@ -49,7 +49,7 @@ from headwater.registry.streams.errors import (
     StreamTopicExistsError,
     StreamWriteForbiddenError,
 )
-from headwater.registry.streams.fields import refuse_nul_text
+from headwater.registry.streams.fields import refuse_unstorable_fields
 from headwater.registry.streams.names import split_stream_name
 from headwater.registry.streams.state import StreamState
 
@@ -175,8 +175,8 @@ class StreamRegistration:
             raise InvalidCompatibilityLevelError(f"compatibility {definition.compatibility!r}: {exc}") from exc
         key = parse_submission(SchemaSubmission(definition.key_schema))
         value = parse_submission(SchemaSubmission(definition.value_schema))
-        refuse_nul_text(schema_tree(definition.key_subject, key))
-        refuse_nul_text(schema_tree(definition.value_subject, value))
+        refuse_unstorable_fields(schema_tree(definition.key_subject, key))
+        refuse_unstorable_fields(schema_tree(definition.value_subject, value))
         check_data_rules(definition.name, [spec.rule() for spec in definition.data_rules], definition.value_schema)
         return _Plan(definition, domain, entity, definition.owner or requester.identity, key, value)
 

@@ -542,11 +542,10 @@ def test_deleting_with_delete_topic_removes_the_topic_too(
 
 def test_nul_characters_are_refused_with_a_clear_error_on_both_databases(admin: httpx.Client) -> None:
     # PostgreSQL text cannot hold U+0000; the hub refuses it at the edge for every database alike.
-    _error(admin.get("/api/v1/streams", params={"q": "a\x00b"}), 422, 42200, "NUL characters")
-    _error(
-        admin.post("/api/v1/domains", json={"name": "x", "owning_team": "a\x00", "contact": "c"}), 422, 42200, "body"
-    )
-    _error(admin.get("/api/v1/streams/a%00b"), 422, 42200, "path")
+    _error(admin.get("/api/v1/streams", params={"q": "a\x00b"}), 422, 42252, "NUL character", "query")
+    domain = {"name": "x", "owning_team": "a\x00", "contact": "c"}
+    _error(admin.post("/api/v1/domains", json=domain), 422, 42252, "NUL character", "body (at /owning_team)")
+    _error(admin.get("/api/v1/streams/a%00b"), 422, 42252, "NUL character", "path")
     # Inside schema text a NUL is an escape (`\u0000`), stored as such: bytes defaults need it.
     schema = {"type": "record", "name": "R", "fields": [{"name": "b", "type": "bytes", "default": "\u00ff\x00"}]}
     assert admin.post("/subjects/nul-test-value/versions", json={"schema": json.dumps(schema)}).status_code == 200

@@ -18,15 +18,11 @@ from fastapi.routing import RouteContext, iter_route_contexts
 from starlette.convertors import FloatConvertor, IntegerConvertor
 from starlette.routing import Match
 
-from headwater.ledger import open_hub_database
-from headwater.local.hub import LocalAdminClients, readiness_checks
 from headwater.producers.connection import MtlsConnection
-from headwater.registry.api.app import create_app
 from headwater.registry.ca.authority import CLOCK_SKEW_ALLOWANCE
-from headwater.registry.streams.kafka_access import KafkaAccess
 from tests.conftest import IdentityFactory, RunningBroker, RunningHub
+from tests.hub_helpers import hub_application
 from tests.kafka_helpers import foreign_ca_impostor
-from tests.policy_helpers import SHIPPED_POLICIES
 
 UNAUTHENTICATED = {"status_code": 401, "error_code": 40101}
 
@@ -269,20 +265,7 @@ class Answer:
 
 @pytest.fixture(scope="module")
 def hub_app(shared_broker: RunningBroker) -> FastAPI:
-    """The hub's application built in-process as `hub_config` builds it; never served, only its routes read."""
-    settings = shared_broker.settings
-    sessions = open_hub_database(settings)
-    clients = LocalAdminClients(settings)
-    kafka = KafkaAccess(admin=clients.current, client_config=clients.config, log_dirs=lambda: [])
-    return create_app(
-        settings,
-        sessions,
-        shared_broker.ledger,
-        SHIPPED_POLICIES,
-        settings.admin_identity,
-        readiness_checks(settings),
-        kafka,
-    )
+    return hub_application(shared_broker)
 
 
 def _endpoints(app: FastAPI) -> list[Endpoint]:

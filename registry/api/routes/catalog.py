@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from headwater.registry.api.deps import CurrentIdentity, HubDep
+from headwater.registry.api.identifiers import Instant, VersionQuery
 from headwater.registry.api.routes.identities import IssuedCertificatePayload, certificate_payload
 from headwater.registry.streams.catalog import MAX_LIMIT, StreamDetail, StreamPage, StreamQuery
-from headwater.registry.streams.definition import DataRuleSpec, StreamDefinition
+from headwater.registry.streams.definition import MAX_DATA_RULES, DataRuleSpec, StreamDefinition
 from headwater.registry.streams.domains import DomainRecord
 from headwater.registry.streams.errors import StreamWriteForbiddenError
 from headwater.registry.streams.field_diff import FieldChange
@@ -27,8 +27,8 @@ class DomainRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(description="1-63 of a-z, 0-9 and '-'.")
-    owning_team: str
-    contact: str
+    owning_team: str = Field(max_length=255)
+    contact: str = Field(max_length=255)
 
 
 class RegisteredStreamPayload(BaseModel):
@@ -103,8 +103,8 @@ def stream_diff(
     name: StreamName,
     hub: HubDep,
     _caller: CurrentIdentity,
-    from_version: Annotated[int, Query(ge=1)],
-    to_version: Annotated[int, Query(ge=1)],
+    from_version: VersionQuery,
+    to_version: VersionQuery,
     role: Literal["key", "value"] = "value",
 ) -> list[FieldChange]:
     """Fields added, removed or changed between two versions of the stream's key or value schema."""
@@ -114,7 +114,7 @@ def stream_diff(
 class DeprecationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sunset_at: datetime = Field(description="When the stream may be deleted: ISO 8601 with a timezone, in the future.")
+    sunset_at: Instant = Field(description="When the stream may be deleted: ISO 8601 with a timezone, in the future.")
     message: str = Field(description="What consumers should use instead; shown in the catalog.")
 
 
@@ -143,7 +143,10 @@ def delete_stream(
 
 @router.put("/streams/{name}/data-rules")
 def replace_data_rules(
-    name: StreamName, body: list[DataRuleSpec], hub: HubDep, caller: CurrentIdentity
+    name: StreamName,
+    body: Annotated[list[DataRuleSpec], Body(max_length=MAX_DATA_RULES)],
+    hub: HubDep,
+    caller: CurrentIdentity,
 ) -> list[DataRuleSpec]:
     """The owner replaces the stream's data-contract rules (checked against its latest value schema);
     producers opened afterwards enforce them."""
@@ -156,8 +159,10 @@ class JobRequest(BaseModel):
 
     name: str = Field(min_length=1, max_length=255)
     description: str = ""
-    inputs: list[str] = Field(default_factory=list, description="Streams the job reads.")
-    outputs: list[str] = Field(default_factory=list, description="Streams the job writes (owned by the caller).")
+    inputs: list[str] = Field(default_factory=list, max_length=1000, description="Streams the job reads.")
+    outputs: list[str] = Field(
+        default_factory=list, max_length=1000, description="Streams the job writes (owned by the caller)."
+    )
 
 
 @router.post("/jobs", status_code=201)

@@ -11,10 +11,14 @@ from fastapi import APIRouter, Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from headwater.registry.api.deps import CurrentIdentity, HubDep
+from headwater.registry.api.identifiers import MAX_INT32, MAX_SCHEMA_ID
+from headwater.registry.bounds import at_most
 from headwater.registry.streams.certification import CertificationFailedError, CertificationOutcome, CertificationRecord
 from headwater.registry.streams.manifests import ManifestFigures, ManifestPartition, ManifestRecord
 
 router = APIRouter(tags=["certification"])
+MAX_PARTITIONS_LISTED = 10_000
+"""Partitions a manifest or stale-key request may list: far beyond a topic's, and a bound on the work."""
 
 StreamName = Annotated[str, Path(description="`<domain>.<entity>`")]
 
@@ -41,7 +45,7 @@ EncodedEntries = Annotated[
 class ManifestPartitionPayload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    partition: int = Field(ge=0)
+    partition: int = Field(ge=0, le=MAX_INT32)
     start_offset: int = Field(ge=0, description="The partition's end offset when the backfill began.")
     last_offset: int = Field(ge=-1, description="The offset of the backfill's last write there; -1 if none.")
 
@@ -50,11 +54,11 @@ class ManifestRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source: str = Field(min_length=1, description="Where the records came from, without credentials.")
-    keys: int = Field(ge=0)
+    keys: int = Field(ge=0, le=MAX_INT32)
     key_digest: str = Field(pattern="^[0-9a-f]{32}$")
     entry_digest: str = Field(pattern="^[0-9a-f]{32}$")
-    partitions: list[ManifestPartitionPayload]
-    schema_ids: list[int]
+    partitions: list[ManifestPartitionPayload] = Field(max_length=MAX_PARTITIONS_LISTED)
+    schema_ids: list[Annotated[int, Field(ge=0, le=MAX_SCHEMA_ID)]] = Field(max_length=10_000)
     details: dict[str, Any] = Field(default_factory=dict)
     entries: EncodedEntries
 
@@ -63,7 +67,9 @@ class StaleKeysRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     entries: EncodedEntries
-    start_offsets: dict[int, int] = Field(description="Per partition, its end offset when the backfill began.")
+    start_offsets: Annotated[dict[int, int], at_most(MAX_PARTITIONS_LISTED)] = Field(
+        description="Per partition, its end offset when the backfill began."
+    )
 
 
 class StaleKeysPayload(BaseModel):

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from headwater.policies import Decision, Violation
 from headwater.registry.api.deps import Caller, CurrentIdentity, HubDep
-from headwater.registry.api.identifiers import RowId
+from headwater.registry.api.identifiers import Instant, RowId
 from headwater.registry.governance.dry_run import CheckedChange, PolicyDryRun
 from headwater.registry.governance.errors import PolicyAdminRequiredError
 from headwater.registry.governance.waivers import StoredWaiver
@@ -85,7 +85,7 @@ class WaiverRequest(BaseModel):
 
     rule_id: str
     target: str = Field(description="The subject or stream the waiver applies to.")
-    expires_at: datetime = Field(description="ISO 8601 with a timezone, in the future.")
+    expires_at: Instant = Field(description="ISO 8601 with a timezone, in the future.")
     reason: str = Field(description="Why breaking the rule is acceptable until then.")
 
 

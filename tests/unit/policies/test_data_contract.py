@@ -184,6 +184,49 @@ def test_rules_read_instants_dates_and_decimals_as_the_typed_check_does() -> Non
     assert found["after-2026"].fields == {"at": bad["at"]}  # the value as the producer passed it
 
 
+def test_a_record_type_used_inside_itself_is_converted_at_every_level() -> None:
+    """A nested record referring to itself (a linked list of events): its instants are converted
+    however deep the value goes, and working out the conversion ends (it used to recurse forever)."""
+    event = {
+        "type": "record",
+        "name": "Event",
+        "fields": [
+            {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+            {"name": "previous", "type": ["null", "Event"], "default": None},
+        ],
+    }
+    schema = {"type": "record", "name": "History", "fields": [{"name": "latest", "type": event}]}
+    rule = DataRule("ordered", "record.latest.previous == null || record.latest.previous.at < record.latest.at")
+    contract = DataContract([rule], ["latest"], schema)
+    second = datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)
+    older = {"at": second, "previous": None}
+    assert contract.violations({"latest": {"at": second + timedelta(seconds=1), "previous": older}}) == []
+    assert [violation.rule for violation in contract.violations({"latest": {"at": second, "previous": older}})] == [
+        "ordered"
+    ]
+
+
+def test_a_type_used_twice_by_each_of_sixty_levels_is_worked_out_once() -> None:
+    """Each level's record holds the previous level's record twice: followed path by path that is 2^60
+    walks (a hostile schema, refused by nothing before, kept a hub thread busy for ever)."""
+    first = {
+        "type": "record",
+        "name": "L1",
+        "fields": [{"name": "at", "type": {"type": "int", "logicalType": "date"}}],
+    }
+    fields = [{"name": "l1", "type": first}]
+    for level in range(2, 61):
+        record = {
+            "type": "record",
+            "name": f"L{level}",
+            "fields": [{"name": "a", "type": f"L{level - 1}"}, {"name": "b", "type": f"L{level - 1}"}],
+        }
+        fields.append({"name": f"l{level}", "type": record})
+    schema = {"type": "record", "name": "Root", "fields": fields}
+    contract = DataContract([DataRule("always", "true")], [field["name"] for field in fields], schema)
+    assert contract.violations({"l1": {"at": 1}}) == []
+
+
 def test_translated_rules_name_the_same_violations_as_cel_expr_python() -> None:
     """With the value schema, rules that type-check run as Python; without it, in cel-expr-python. A
     record breaking them gets the same violations either way."""
