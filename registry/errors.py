@@ -124,7 +124,9 @@ class CertificateLifetimeInvalidError(RegistryError):
     def __init__(self, lifetime: timedelta, backdating: timedelta) -> None:
         hours = lifetime.total_seconds() / 3600
         if hours <= 0:
-            super().__init__(f"A certificate lifetime of {hours:g} hours is not positive. Give a positive --lifetime-hours.")
+            super().__init__(
+                f"A certificate lifetime of {hours:g} hours is not positive. Give a positive --lifetime-hours."
+            )
             return
         super().__init__(
             f"A certificate lifetime of {hours:g} hours is too short: certificates start "

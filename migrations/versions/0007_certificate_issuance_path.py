@@ -99,9 +99,7 @@ def _revoke_platform_certificates_issued_through_the_api(connection: sa.Connecti
     for serial, identity in rows:
         by_identity.setdefault(identity, []).append(serial)
     for identity, serials in by_identity.items():
-        connection.execute(
-            _certificates.update().where(_certificates.c.serial.in_(serials)).values(revoked_at=now)
-        )
+        connection.execute(_certificates.update().where(_certificates.c.serial.in_(serials)).values(revoked_at=now))
         connection.execute(
             _audit.insert().values(
                 at=now,

@@ -21,7 +21,6 @@ from headwater.registry.ca.authority import (
     CertificateRequest,
     IssuedCertificate,
     SignedCertificate,
-    public_key_sha256,
     validate_name,
 )
 from headwater.registry.ca.revocation_list import (
@@ -40,7 +39,6 @@ from headwater.registry.errors import (
     IdentityRevokedError,
 )
 from headwater.registry.models import Certificate, Identity
-
 
 _LISTED_AFTER_EXPIRY = timedelta(hours=1)
 """Revoked certificates stay on the broker's list this long past expiry (clock skew between hosts)."""

@@ -357,11 +357,10 @@ class StreamCertifier:
             bindings = self._kafka_admin().describe_acls(matching, request_timeout=ADMIN_TIMEOUT_S).result()
         except KafkaException as error:
             raise TopicScanFailedError(name, error.args[0].str()) from error
-        return {
-            binding.principal
-            for binding in bindings
-            if binding.operation in (AclOperation.WRITE, AclOperation.ALL) and binding.principal != self._admin_principal
+        writers = {
+            binding.principal for binding in bindings if binding.operation in (AclOperation.WRITE, AclOperation.ALL)
         }
+        return writers - {self._admin_principal}
 
 
 class _ContentTally:

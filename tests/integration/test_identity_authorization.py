@@ -53,7 +53,6 @@ class World:
         return hub_http_client(self.hub, connection)
 
 
-
 def serial_of(connection: MtlsConnection) -> str:
     return format(x509.load_pem_x509_certificate(connection.certificate_file.read_bytes()).serial_number, "x")
 
@@ -120,7 +119,9 @@ REVOKE_PROTECTED_SERIAL = {caller: PROTECTED for caller in CALLERS} | {
 LIST = {caller: OK_200 for caller in CALLERS} | {"revoked": UNAUTHENTICATED}
 
 
-def _matrix(world: World, expected: dict[str, tuple[int, int | None]], what: str, call: Callable[..., httpx.Response]) -> None:
+def _matrix(
+    world: World, expected: dict[str, tuple[int, int | None]], what: str, call: Callable[..., httpx.Response]
+) -> None:
     """`call(client, target_name, target_connection)` for every kind of caller, each with a fresh target."""
     assert set(expected) == set(CALLERS)
     for caller in CALLERS:
@@ -178,7 +179,9 @@ def test_nobody_renews_a_platform_identity_through_the_api(world: World, protect
 
 
 def test_revoking_an_identity(world: World) -> None:
-    _matrix(world, REVOKE_ORDINARY, "revoke", lambda client, name, _target: client.post(f"/api/v1/identities/{name}/revoke"))
+    _matrix(
+        world, REVOKE_ORDINARY, "revoke", lambda client, name, _target: client.post(f"/api/v1/identities/{name}/revoke")
+    )
 
 
 def test_nobody_revokes_a_platform_identity_through_the_api(world: World) -> None:
@@ -242,7 +245,9 @@ def test_a_renewal_certifies_the_callers_new_key_with_the_callers_subject_only(w
     # The renewed files authenticate as the same identity.
     (tmp_path / "new.crt").write_text(renewed.json()["certificate_pem"])
     (tmp_path / "new.key").write_bytes(key_pem)
-    renewed_connection = MtlsConnection(target.bootstrap_servers, target.ca_file, tmp_path / "new.crt", tmp_path / "new.key")
+    renewed_connection = MtlsConnection(
+        target.bootstrap_servers, target.ca_file, tmp_path / "new.crt", tmp_path / "new.key"
+    )
     with hub_http_client(world.hub, renewed_connection) as client:
         assert client.get("/api/v1/identity").json()["identity"] == name
 

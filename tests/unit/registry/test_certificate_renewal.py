@@ -2,7 +2,6 @@
 real database (SQLite and PostgreSQL) and real certificates (issue 13)."""
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from headwater.registry.ca import (
 from headwater.registry.ca.authority import new_signing_request, read_signing_request
 from headwater.registry.ca.identity_rule import identity_of_subject
 from headwater.registry.ca.revocation_list import RevocationListError, parse
-from headwater.registry.database import create_database_engine, session_factory, upgrade_database
+from headwater.registry.database import session_factory
 from headwater.registry.errors import (
     CertificateKeyReusedError,
     CertificateLifetimeInvalidError,
@@ -35,18 +34,9 @@ LIFETIMES = LifetimePolicy(client=timedelta(hours=1), server=timedelta(hours=2))
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = create_database_engine(database_url)
-    upgrade_database(engine)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture
-def ledger(engine: Engine, tmp_path: Path) -> CertificateLedger:
-    return CertificateLedger(CertificateAuthority.create(tmp_path / "ca", "hub.example.org"), session_factory(engine), LIFETIMES)
+def ledger(migrated_engine: Engine, tmp_path: Path) -> CertificateLedger:
+    authority = CertificateAuthority.create(tmp_path / "ca", "hub.example.org")
+    return CertificateLedger(authority, session_factory(migrated_engine), LIFETIMES)
 
 
 def _key_of(csr_pem: bytes):
@@ -94,7 +84,9 @@ def test_the_revocation_list_holds_every_revoked_unexpired_serial_and_is_rewritt
 ) -> None:
     kept = ledger.issue("a-svc", "payments")
     revoked = ledger.issue("b-svc", "payments")
-    expired = ledger.issue("c-svc", "payments", lifetime=timedelta(hours=1), not_before=datetime.now(UTC) - timedelta(hours=3))
+    expired = ledger.issue(
+        "c-svc", "payments", lifetime=timedelta(hours=1), not_before=datetime.now(UTC) - timedelta(hours=3)
+    )
     ledger.revoke_certificate(revoked.serial_hex)
     ledger.revoke_certificate(expired.serial_hex)
     listed = {item.serial_hex for item in parse(ledger.revocation_list_path.read_text())}
@@ -118,9 +110,13 @@ def test_a_cut_revocation_list_does_not_parse(text: str) -> None:
 
 
 def _csr(key, name: x509.Name) -> str:
-    return x509.CertificateSigningRequestBuilder().subject_name(name).sign(key, hashes.SHA256()).public_bytes(
-        serialization.Encoding.PEM
-    ).decode()
+    return (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(name)
+        .sign(key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.PEM)
+        .decode()
+    )
 
 
 def test_signing_requests_are_checked_before_their_key_is_used() -> None:
@@ -154,16 +150,21 @@ def _name(*rdns: list[x509.NameAttribute]) -> x509.Name:
     return x509.Name([x509.RelativeDistinguishedName(attributes) for attributes in rdns])
 
 
-CN, OU, O = NameOID.COMMON_NAME, NameOID.ORGANIZATIONAL_UNIT_NAME, NameOID.ORGANIZATION_NAME
+CN, OU, ORG = NameOID.COMMON_NAME, NameOID.ORGANIZATIONAL_UNIT_NAME, NameOID.ORGANIZATION_NAME
 
 
 @pytest.mark.parametrize(
     ("subject", "identity"),
     [
-        (_name([x509.NameAttribute(O, "headwater")], [x509.NameAttribute(OU, "p")], [x509.NameAttribute(CN, "svc")]), "svc"),
+        (
+            _name(
+                [x509.NameAttribute(ORG, "headwater")], [x509.NameAttribute(OU, "p")], [x509.NameAttribute(CN, "svc")]
+            ),
+            "svc",
+        ),
         (_name([x509.NameAttribute(CN, "evil")], [x509.NameAttribute(CN, "headwater-admin")]), None),
         (_name([x509.NameAttribute(CN, "a"), x509.NameAttribute(CN, "b")]), None),
-        (_name([x509.NameAttribute(CN, "a"), x509.NameAttribute(O, "b")]), None),
+        (_name([x509.NameAttribute(CN, "a"), x509.NameAttribute(ORG, "b")]), None),
         (_name([x509.NameAttribute(CN, "a,b")]), None),
         (_name([x509.NameAttribute(CN, "a\x00b")]), None),
         (_name([x509.NameAttribute(CN, "Orders-Svc")]), None),

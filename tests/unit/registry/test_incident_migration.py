@@ -73,7 +73,15 @@ def test_platform_certificates_issued_through_the_api_are_revoked_and_others_kep
     revoked = {serial for serial, _via, revoked_at in rows if revoked_at is not None}
     via = {serial: issued_via for serial, issued_via, _ in rows}
     assert revoked == {"a2", "c2"}
-    assert via == {"a1": "hub-machine", "a2": "api", "b1": "hub-machine", "c1": "hub-machine", "c2": "api", "d1": "api", "e1": "api"}
+    assert via == {
+        "a1": "hub-machine",
+        "a2": "api",
+        "b1": "hub-machine",
+        "c1": "hub-machine",
+        "c2": "api",
+        "d1": "api",
+        "e1": "api",
+    }
     logged = {target: details for target, details in entries}
     assert set(logged) == {"headwater-admin", "plat-tool"}
     details = logged["headwater-admin"]
