@@ -5,13 +5,19 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test install system-deps down
+.PHONY: demo test bench-smoke install system-deps down
 
 demo: install ## Run the main job end to end on embedded defaults (local broker, SQLite)
 	$(BIN)/headwater demo
 
 test: install ## Run every test (unit and integration, real broker and PostgreSQL)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --durations=15
+
+bench-smoke: install ## Run every benchmark at tiny sizes (CI does, so none can rot; the figures mean nothing)
+	@for script in benchmarks/*.py; do \
+		[ "$$script" = benchmarks/smoke.py ] && continue; \
+		echo "== $$script --smoke"; $(BIN)/python $$script --smoke || exit 1; \
+	done
 
 down: ## Stop the local broker started by `make demo`
 	$(BIN)/headwater local down

@@ -32,6 +32,7 @@ from confluent_kafka import Producer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from smoke import parse_arguments  # benchmarks/smoke.py: run as scripts, the folder is on sys.path
 
 from headwater.config import LocalSettings
 from headwater.ledger import open_ledger
@@ -193,7 +194,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--trials", type=int, default=3)
-    arguments = parser.parse_args()
+    arguments = parse_arguments(parser, records=2_000, trials=1)
     console = Console(width=120)  # the table stays readable when the output is a file
     records = [payment(number) for number in range(arguments.records)]
     with tempfile.TemporaryDirectory(prefix="headwater-bench-backfill-") as folder:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from smoke import parse_arguments  # benchmarks/smoke.py: run as scripts, the folder is on sys.path
 
 from headwater.config import LocalSettings
 from headwater.local.broker import LocalBroker
@@ -46,7 +47,7 @@ def broker_up_seconds(state_dir: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    runs = parser.parse_args().runs
+    runs = parse_arguments(parser, runs=1).runs
     console = Console()
     settings = LocalSettings()
     lib_dir = ensure_kafka_jars(settings.cache_dir, settings.kafka_version, console.print)

@@ -26,6 +26,7 @@ import httpx
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from smoke import parse_arguments  # benchmarks/smoke.py: run as scripts, the folder is on sys.path
 from sqlalchemy import insert, text
 
 from headwater.config import LocalSettings
@@ -216,7 +217,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=200)
-    arguments = parser.parse_args()
+    arguments = parse_arguments(parser, streams=1_000, rounds=10)
     console = Console()
     with tempfile.TemporaryDirectory(prefix="headwater-bench-catalog-") as folder:
         root = Path(folder)

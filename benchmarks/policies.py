@@ -27,6 +27,7 @@ import httpx
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from smoke import parse_arguments  # benchmarks/smoke.py: run as scripts, the folder is on sys.path
 
 from headwater.config import LocalSettings
 from headwater.ledger import open_ledger
@@ -221,7 +222,7 @@ def engine_ms(policy_folder: Path, runs: int) -> tuple[int, list[float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--registrations", type=int, default=400, help="per hub")
-    count = parser.parse_args().registrations
+    count = parse_arguments(parser, registrations=20).registrations
     console = Console()
     assert len(RULES) == 50, len(RULES)
 
