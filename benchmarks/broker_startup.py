@@ -16,7 +16,6 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-from smoke import parse_arguments  # benchmarks/smoke.py: run as scripts, the folder is on sys.path
 
 from headwater.config import LocalSettings
 from headwater.local.broker import LocalBroker
@@ -45,6 +44,9 @@ def broker_up_seconds(state_dir: Path) -> float:
 
 
 def main() -> None:
+    # Imported here: run as a script, benchmarks/ is on sys.path; tests import this module from the root.
+    from smoke import parse_arguments
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     runs = parse_arguments(parser, runs=1).runs

@@ -26,7 +26,6 @@ import httpx
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from smoke import parse_arguments  # benchmarks/smoke.py: run as scripts, the folder is on sys.path
 from sqlalchemy import insert, text
 
 from headwater.config import LocalSettings
@@ -214,6 +213,9 @@ def _wait(client: httpx.Client, pid: int) -> None:
 
 
 def main() -> None:
+    # Imported here: run as a script, benchmarks/ is on sys.path; tests import this module from the root.
+    from smoke import parse_arguments
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=200)

@@ -27,7 +27,6 @@ import httpx
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from smoke import parse_arguments  # benchmarks/smoke.py: run as scripts, the folder is on sys.path
 
 from headwater.config import LocalSettings
 from headwater.ledger import open_ledger
@@ -220,6 +219,9 @@ def engine_ms(policy_folder: Path, runs: int) -> tuple[int, list[float]]:
 
 
 def main() -> None:
+    # Imported here: run as a script, benchmarks/ is on sys.path; tests import this module from the root.
+    from smoke import parse_arguments
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--registrations", type=int, default=400, help="per hub")
     count = parse_arguments(parser, registrations=20).registrations

@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import signal
+import stat
 import threading
 import time
 import uuid
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
 
 from headwater.local import hub as hub_server
 from headwater.local import processes
@@ -443,6 +445,29 @@ def test_access_and_identities_from_the_cli(
         tmp_path / f"{domain}-reader.crt",
         tmp_path / f"{domain}-reader.key",
     )
+
+    # The identity renews itself from the CLI: a new key pair made here, the old certificate revoked later.
+    renewed = run_cli(
+        shared_hub,
+        shared_broker,
+        "identities",
+        "renew",
+        f"{domain}-reader",
+        "--out",
+        str(tmp_path / "renewed"),
+        identity=reader,
+    )
+    assert renewed.returncode == 0 and "key made here" in renewed.stdout, renewed.stderr
+    assert stat.S_IMODE((tmp_path / "renewed" / f"{domain}-reader.key").stat().st_mode) == 0o600
+    old_serial = format(x509.load_pem_x509_certificate(reader.certificate_file.read_bytes()).serial_number, "x")
+    reader = MtlsConnection(
+        shared_broker.bootstrap_servers,
+        shared_broker.settings.ca_file,
+        tmp_path / "renewed" / f"{domain}-reader.crt",
+        tmp_path / "renewed" / f"{domain}-reader.key",
+    )
+    gone_now = run_cli(shared_hub, shared_broker, "identities", "revoke-certificate", old_serial, identity=reader)
+    assert gone_now.returncode == 0 and f"Revoked certificate {old_serial}" in gone_now.stdout, gone_now.stderr
 
     requested = run_cli(shared_hub, shared_broker, "access", "request", name, "--purpose", "reporting", identity=reader)
     assert requested.returncode == 0, requested.stderr
