@@ -21,4 +21,6 @@ def open_ledger(
         if create_authority
         else CertificateAuthority.load(settings.ca_dir)
     )
-    return CertificateLedger(authority, sessions or open_hub_database(settings), settings.lifetimes)
+    return CertificateLedger(
+        authority, sessions or open_hub_database(settings), settings.lifetimes, settings.revocation_list_file
+    )

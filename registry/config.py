@@ -29,6 +29,9 @@ class RegistrySettings(BaseSettings):
     """How often it re-scans a certified stream's whole topic against its manifest."""
     platform_domain: str = "platform"
     """The domain of the hub's own identities (admin, broker, hub): never issued or renewed through the API."""
+    revocation_list_file: Path | None = None
+    """The revocation list the broker enforces; defaults to `revocations.txt` in the CA folder. One list per
+    ledger: a hub on another database with the same CA folder (tests) must name its own."""
     renewal_grace_s: float = 120.0
     """How long a certificate replaced by a renewal stays valid: time for its owner to reconnect."""
     max_request_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)

@@ -51,6 +51,8 @@ HUB_IDENTITY = "headwater-hub"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8443
 _BROKER_CHECK_TIMEOUT_S = 2.0
+KEEP_ALIVE_TIMEOUT_S = 75
+"""Longer than clients keep idle connections (httpx 5 s), as proxies do, so the client closes first."""
 
 
 def serve(
@@ -93,6 +95,9 @@ def hub_config(
         ssl_keyfile=server_files.key,
         ssl_ca_certs=settings.ca_file,
         ssl_cert_reqs=ssl.CERT_REQUIRED,
+        # uvicorn's default (5 s) equals httpx's pool expiry: a client reusing a connection just as the
+        # hub closes it gets an EOF on a POST it cannot retry (seen with schemathesis under load).
+        timeout_keep_alive=KEEP_ALIVE_TIMEOUT_S,
     )
 
 

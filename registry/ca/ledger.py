@@ -97,12 +97,18 @@ _Signer = Callable[[CertificateRequest], SignedCertificate]
 
 class CertificateLedger:
     def __init__(
-        self, authority: CertificateAuthority, sessions: sessionmaker[Session], lifetimes: LifetimePolicy
+        self,
+        authority: CertificateAuthority,
+        sessions: sessionmaker[Session],
+        lifetimes: LifetimePolicy,
+        revocation_list_path: Path | None = None,
     ) -> None:
+        """`revocation_list_path` defaults to `revocations.txt` beside the CA's files."""
         self.authority = authority
         self._sessions = sessions
         self._single_reads = single_read_sessions(sessions)
         self._lifetimes = lifetimes
+        self.revocation_list_path = revocation_list_path or authority.folder / REVOCATION_LIST_FILE
 
     def issue(
         self,
@@ -284,11 +290,6 @@ class CertificateLedger:
                 select(Certificate.revoked_at).where(Certificate.serial == format(serial, "x"))
             ).first()
             return found is None or (found.revoked_at is not None and found.revoked_at <= _now())
-
-    @property
-    def revocation_list_path(self) -> Path:
-        """The list the broker enforces (`revocation_list.py`), beside the CA's files."""
-        return self.authority.folder / REVOCATION_LIST_FILE
 
     def publish_revocations(self) -> bool:
         """Rewrite the broker's revocation list from the ledger; True when it changed.

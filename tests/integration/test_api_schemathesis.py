@@ -27,7 +27,10 @@ MAX_TIME_S = "150"
 
 @pytest.fixture
 def fuzzed_hub(shared_broker: RunningBroker, database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
-    settings = shared_broker.settings.model_copy(update={"database_url": database_url})
+    # Its own database, so its own revocation list: the shared broker's must not be rewritten from it.
+    settings = shared_broker.settings.model_copy(
+        update={"database_url": database_url, "revocation_list_file": tmp_path / "revocations.txt"}
+    )
     issued = open_ledger(settings, create_authority=False).issue(settings.admin_identity, settings.platform_domain)
     certificate, key = issued.write(tmp_path / "admin")
     port = processes.free_port()

@@ -29,7 +29,10 @@ def hub_on_its_own_database(shared_broker: RunningBroker, tmp_path: Path) -> Ite
     """A hub on a PostgreSQL server of this test alone (stopping it disturbs no other test), and an
     admin client recorded in that database's ledger."""
     with PrivatePostgres(tmp_path / "postgres") as database:
-        settings = shared_broker.settings.model_copy(update={"database_url": database.create_database("hub")})
+        # Its own database, so its own revocation list: the shared broker's must not be rewritten from it.
+        settings = shared_broker.settings.model_copy(
+            update={"database_url": database.create_database("hub"), "revocation_list_file": tmp_path / "revoked.txt"}
+        )
         issued = open_ledger(settings, create_authority=False).issue(settings.admin_identity, settings.platform_domain)
         certificate, key = issued.write(tmp_path / "admin")
         port = processes.free_port()

@@ -346,8 +346,12 @@ def postgresql_hub(
 ) -> Iterator[FuzzedHub]:
     """A hub on a PostgreSQL database of its own (the shared hub runs on SQLite): PostgreSQL refuses
     what SQLite stores (integers beyond 32 bits in INTEGER columns, U+0000 in text)."""
+    # Its own database, so its own revocation list: the shared broker's must not be rewritten from it.
     settings = shared_broker.settings.model_copy(
-        update={"database_url": postgres_server.create_database(f"fuzz_{uuid.uuid4().hex[:12]}")}
+        update={
+            "database_url": postgres_server.create_database(f"fuzz_{uuid.uuid4().hex[:12]}"),
+            "revocation_list_file": tmp_path_factory.mktemp("revocations") / "revocations.txt",
+        }
     )
     ledger = open_ledger(settings, create_authority=False)
     issued = ledger.issue(settings.admin_identity, settings.platform_domain)
