@@ -173,7 +173,12 @@ def create_app(
         max_body_bytes=settings.max_request_body_bytes,
         max_manifest_body_bytes=settings.max_manifest_body_bytes,
     )
-    app.add_middleware(ClientCertificateMiddleware, ledger=ledger, admin_identity=admin_identity)
+    app.add_middleware(
+        ClientCertificateMiddleware,
+        ledger=ledger,
+        admin_identity=admin_identity,
+        max_body_bytes=settings.max_request_body_bytes,
+    )
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(confluent_router)
     return app

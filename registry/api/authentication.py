@@ -57,10 +57,12 @@ class Caller:
 
 
 class ClientCertificateMiddleware:
-    def __init__(self, app: ASGIApp, ledger: CertificateLedger, admin_identity: str) -> None:
+    def __init__(self, app: ASGIApp, ledger: CertificateLedger, admin_identity: str, max_body_bytes: int) -> None:
+        """`max_body_bytes`: a refused caller's body up to this size is read and dropped before the answer."""
         self.app = app
         self.ledger = ledger
         self.admin_identity = admin_identity
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -70,13 +72,21 @@ class ClientCertificateMiddleware:
             # The revocation check reads the database: in the thread pool, off the event loop.
             scope[CALLER_SCOPE_KEY] = await run_in_threadpool(self._authenticate, scope)
         except RegistryError as refused:
-            await error_response(refused, close_connection=has_body(scope))(scope, receive, send)
+            await self._refuse(refused, scope, receive, send)
             return
         except DATABASE_UNAVAILABLE as exc:
             logger.warning("database unavailable", extra={"path": scope["path"], "error": str(exc)})
-            await error_response(DatabaseUnavailableError(), close_connection=has_body(scope))(scope, receive, send)
+            await self._refuse(DatabaseUnavailableError(), scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    async def _refuse(self, refusal: RegistryError, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer `refusal` without handing the body to anyone. A body within the limit is read and dropped
+        first: most clients send the whole body before they read, and a connection closed under them reads
+        as a network error, not as the answer. A larger one is not read: the connection is closed."""
+        if has_body(scope):
+            await _drop_body(scope, receive, self.max_body_bytes)
+        await error_response(refusal, close_connection=has_body(scope))(scope, receive, send)
 
     def _authenticate(self, scope: Scope) -> Caller:
         certificate = _client_certificate(scope)
@@ -111,3 +121,18 @@ def _subject_value(certificate: x509.Certificate, oid: x509.ObjectIdentifier) ->
     if len(attributes) != 1 or not isinstance(attributes[0].value, str):
         return None
     return attributes[0].value
+
+
+async def _drop_body(scope: Scope, receive: Receive, max_bytes: int) -> None:
+    """Read and discard the body while it stays within `max_bytes` (never held: memory stays flat)."""
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
+            return
+    received = 0
+    while received <= max_bytes:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        received += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return

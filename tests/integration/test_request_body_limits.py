@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import requests
 from cryptography import x509
 
 from headwater.producers.connection import MtlsConnection
@@ -180,3 +181,25 @@ def test_a_manifest_larger_than_the_default_limit_is_read_for_its_domain_and_ref
         elapsed_s = time.monotonic() - started
     _assert_refused_early(refused, elapsed_s, memory, 413, 41301)
     assert "HEADWATER_MAX_REQUEST_BODY_BYTES" in refused.json()["message"]
+
+
+def test_a_refused_caller_within_the_limit_reads_its_answer_not_a_broken_connection(
+    shared_hub: RunningHub, shared_broker: RunningBroker, issue_identity: IdentityFactory, hub_pid: int
+) -> None:
+    """A client sends its whole body before it reads: cut off mid-body it sees a network error (schemathesis
+    did, once its certificate was revoked). A body within the limit is read and dropped, then answered."""
+    body = b'{"csr_pem": "' + b"A" * (LIMIT // 2) + b'"}'
+    revoked = _revoked(issue_identity, shared_broker)
+    # `requests` (schemathesis' client) writes the whole body before it reads the answer.
+    with PeakMemory(hub_pid) as memory:
+        response = requests.post(
+            f"{shared_hub.base_url}/api/v1/identities",
+            data=body,
+            headers={"content-type": "application/json"},
+            cert=(str(revoked.certificate_file), str(revoked.key_file)),
+            verify=str(shared_hub.ca_file),
+            timeout=30,
+        )
+    assert (response.status_code, response.json()["error_code"]) == (401, 40101), response.text
+    assert response.headers["connection"] == "close"
+    assert memory.gained_kib < MEMORY_SLACK_KIB, f"the hub's peak memory grew by {memory.gained_kib} KiB"
