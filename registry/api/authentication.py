@@ -2,8 +2,9 @@
 
 The check used to be a FastAPI dependency, which runs once the body has been read and parsed: a
 revoked certificate could still make the hub buffer and decode a body of any size. As the outermost
-ASGI middleware it answers an unauthenticated request from its headers alone, and closes the connection
-when the request has a body (the client may still be sending it). Routes get the caller through
+ASGI middleware it answers an unauthenticated request from its headers alone: a body within the limit
+is read and dropped (clients send it whole before reading the answer), a larger one is left unread, and
+the connection is closed when the request has a body. Routes get the caller through
 `deps.CurrentIdentity`, which reads what this middleware left in the request's scope.
 
 The handshake already refused certificates from other CAs and out of their validity; the check runs
@@ -29,6 +30,7 @@ from headwater.registry.api.errors import (
     ClientCertificateNotValidNowError,
     ClientCertificateRevokedError,
     DatabaseUnavailableError,
+    declared_body_length,
     error_response,
     has_body,
 )
@@ -125,9 +127,9 @@ def _subject_value(certificate: x509.Certificate, oid: x509.ObjectIdentifier) ->
 
 async def _drop_body(scope: Scope, receive: Receive, max_bytes: int) -> None:
     """Read and discard the body while it stays within `max_bytes` (never held: memory stays flat)."""
-    for name, value in scope["headers"]:
-        if name == b"content-length" and value.isdigit() and int(value) > max_bytes:
-            return
+    declared = declared_body_length(scope)
+    if declared is not None and declared > max_bytes:
+        return
     received = 0
     while received <= max_bytes:
         message = await receive()

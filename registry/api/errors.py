@@ -168,12 +168,21 @@ class _ErrorJSONResponse(JSONResponse):
         return text.encode("utf-8", "backslashreplace")
 
 
+def declared_body_length(scope: Scope) -> int | None:
+    """The request's Content-Length, or None without one (a chunked body, or none). h11 (under uvicorn)
+    already refused a malformed or repeated Content-Length with a 400."""
+    for name, value in scope["headers"]:
+        if name == b"content-length" and value.isdigit():
+            return int(value)
+    return None
+
+
 def has_body(scope: Scope) -> bool:
     """Whether the request announces a body (a refusal sent before reading it closes the connection)."""
-    return any(
-        (name == b"content-length" and value.isdigit() and int(value) > 0) or name == b"transfer-encoding"
-        for name, value in scope["headers"]
-    )
+    declared = declared_body_length(scope)
+    if declared is not None:
+        return declared > 0
+    return any(name == b"transfer-encoding" for name, _ in scope["headers"])
 
 
 def error_response(exc: RegistryError, close_connection: bool = False) -> JSONResponse:

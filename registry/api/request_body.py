@@ -29,6 +29,7 @@ from headwater.registry.api.errors import (
     RequestBodyNotTextError,
     RequestBodyTooLargeError,
     TextCharacterRefusedError,
+    declared_body_length,
     error_response,
 )
 from headwater.registry.api.prefix import API_PREFIX
@@ -108,10 +109,9 @@ class RequestBodyMiddleware:
 
 
 def _refuse_declared_size(scope: Scope, limit: _Limit) -> None:
-    # h11 (under uvicorn) already refused a malformed or repeated Content-Length with a 400.
-    for name, value in scope["headers"]:
-        if name == b"content-length" and value.isdigit() and int(value) > limit.max_bytes:
-            raise RequestBodyTooLargeError(limit.max_bytes, limit.setting)
+    declared = declared_body_length(scope)
+    if declared is not None and declared > limit.max_bytes:
+        raise RequestBodyTooLargeError(limit.max_bytes, limit.setting)
 
 
 async def _read_body(receive: Receive, limit: _Limit) -> bytes:
