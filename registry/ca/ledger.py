@@ -252,9 +252,7 @@ class CertificateLedger:
     def revoke_identity(self, identity: str) -> list[str]:
         """Revoke an identity and every certificate it holds; it can never be renewed again."""
         with self._sessions.begin() as session:
-            record = session.get(Identity, identity)
-            if record is None:
-                raise IdentityNotFoundError(identity)
+            record = self._existing(session, identity)
             now = _now()
             record.revoked_at = record.revoked_at or now
             for certificate in record.certificates:
@@ -266,9 +264,7 @@ class CertificateLedger:
     def revoke_certificate(self, serial: str) -> CertificateRecord:
         """Revoke one certificate (say, a leaked key); its identity may still renew."""
         with self._sessions.begin() as session:
-            certificate = session.get(Certificate, serial.lower())
-            if certificate is None:
-                raise CertificateNotFoundError(serial)
+            certificate = _existing_certificate(session, serial)
             now = _now()
             certificate.revoked_at = min(certificate.revoked_at or now, now)
             record = _record(certificate)
@@ -277,10 +273,7 @@ class CertificateLedger:
 
     def certificate(self, serial: str) -> CertificateRecord:
         with self._sessions() as session:
-            certificate = session.get(Certificate, serial.lower())
-            if certificate is None:
-                raise CertificateNotFoundError(serial)
-            return _record(certificate)
+            return _record(_existing_certificate(session, serial))
 
     def is_revoked(self, serial: int) -> bool:
         """True for a serial revoked by now, or never issued by this ledger."""
@@ -312,6 +305,13 @@ class CertificateLedger:
             query = query.where(Certificate.identity_name == identity)
         with self._sessions() as session:
             return [_record(certificate) for certificate in session.scalars(query)]
+
+
+def _existing_certificate(session: Session, serial: str) -> Certificate:
+    certificate = session.get(Certificate, serial.lower())
+    if certificate is None:
+        raise CertificateNotFoundError(serial)
+    return certificate
 
 
 def _record(certificate: Certificate) -> CertificateRecord:
